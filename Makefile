@@ -1,0 +1,59 @@
+# The README's commands: `make run` starts the system, `make test` tests it.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export UV_PYTHON_DOWNLOADS := never
+export UV_LINK_MODE := copy
+
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+PY := .venv/bin/python
+UV_VERSION := 0.13.9
+
+.PHONY: help install run test test-unit bench docs schemas lint conformance clean
+
+help:
+	@echo "make run     start every service, the local S3 and demo data (Ctrl-C stops all)"
+	@echo "make test    unit, integration and e2e tests against real PostgreSQL, RabbitMQ and S3"
+	@echo "make bench   load figures against a running system (make run first)"
+	@echo "make docs    regenerate the AsyncAPI document and JSON Schemas"
+	@echo "make lint    ruff and mypy"
+
+$(UV):
+	python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+.venv/.installed: $(UV) uv.lock pyproject.toml libs/*/pyproject.toml services/*/pyproject.toml
+	$(UV) sync --frozen --all-packages
+	@touch $@
+
+install: .venv/.installed
+
+run: install
+	$(PY) infra/local/run.py
+
+test: install
+	$(PY) -m pytest
+
+test-unit: install
+	$(PY) -m pytest -m "not slow" libs services/*/tests/unit
+
+bench: install
+	$(PY) infra/bench/submit_bench.py
+
+docs: install
+	$(PY) -m wiser_contracts.schemas write
+	$(PY) -m wiser_contracts.asyncapi > libs/contracts/asyncapi.json
+	@echo "wrote libs/contracts/schemas/ and libs/contracts/asyncapi.json"
+
+schemas: docs
+
+lint: install
+	$(TOOLS)/bin/uv run --frozen ruff check libs services infra tests
+	$(TOOLS)/bin/uv run --frozen ruff format --check libs services infra tests
+	$(TOOLS)/bin/uv run --frozen mypy libs/contracts/src libs/servicekit/src services/intake/src
+
+conformance:
+	python3 ../shared/conformance/partner_api_check.py
+
+clean:
+	rm -rf .venv $(TOOLS) .run

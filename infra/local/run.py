@@ -1,0 +1,189 @@
+"""`make run`: the whole system on this machine, stopped together with Ctrl-C.
+
+1. PostgreSQL and RabbitMQ must answer; if not, they are started from
+   infra/compose.yaml when a Docker engine exists, else this says how to get them.
+2. Starts the local S3 (moto's server mode), migrates every service, starts
+   every service that exists, seeds the demo partner and packets (WISER_ENV=dev),
+   prints the URLs and credentials, and waits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PY = sys.executable
+RUN_DIR = ROOT / ".run"
+FIXTURES = Path(os.environ.get("WISER_FIXTURES_DIR", ROOT.parent / "shared" / "fixtures"))
+
+PG = ("127.0.0.1", 5432)
+MQ = ("127.0.0.1", 5672)
+S3_PORT = int(os.environ.get("WISER_S3_PORT", "9000"))
+DB_NAME = os.environ.get("WISER_DB_NAME", "wiser")
+
+# Every service that exists: (name, module, port). Later issues add theirs here.
+SERVICES = [("intake", "wiser_intake", 8001)]
+
+children: list[subprocess.Popen[bytes]] = []
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def docker_engine() -> bool:
+    docker = shutil.which("docker")
+    return bool(docker) and subprocess.run([docker, "info"], capture_output=True).returncode == 0  # type: ignore[list-item]
+
+
+def ensure_backing_services() -> None:
+    missing = [name for name, addr in (("PostgreSQL", PG), ("RabbitMQ", MQ)) if not port_open(*addr)]
+    if not missing:
+        return
+    if docker_engine():
+        print(f"starting {', '.join(missing)} from infra/compose.yaml")
+        subprocess.run(["docker", "compose", "-f", str(ROOT / "infra" / "compose.yaml"), "up", "-d", "postgres",
+                        "rabbitmq"], check=True)
+        deadline = time.time() + 120
+        while time.time() < deadline and not (port_open(*PG) and port_open(*MQ)):
+            time.sleep(1)
+        if port_open(*PG) and port_open(*MQ):
+            return
+    print(
+        f"{', '.join(missing)} not reachable on localhost and no Docker engine to start them.\n"
+        "Install and start them (Debian):\n"
+        "  apt-get install -y postgresql rabbitmq-server\n"
+        "  pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start\n"
+        "  rabbitmq-server -detached\n"
+        "PostgreSQL must accept user 'postgres' without a password on 127.0.0.1 (trust), RabbitMQ guest/guest.",
+        file=sys.stderr,
+    )
+    raise SystemExit(2)
+
+
+def ensure_database() -> None:
+    out = subprocess.run(
+        [PY, "-c", (
+            "import asyncio, asyncpg\n"
+            "async def main():\n"
+            "    c = await asyncpg.connect('postgresql://postgres@127.0.0.1:5432/postgres')\n"
+            f"    if not await c.fetchval(\"SELECT 1 FROM pg_database WHERE datname='{DB_NAME}'\"):\n"
+            f"        await c.execute('CREATE DATABASE \"{DB_NAME}\"')\n"
+            "    await c.close()\n"
+            "asyncio.run(main())\n")],
+        capture_output=True, text=True,
+    )
+    if out.returncode != 0:
+        print(out.stderr, file=sys.stderr)
+        raise SystemExit(2)
+
+
+def env_for(name: str) -> dict[str, str]:
+    env = dict(os.environ)
+    up = name.upper()
+    env.setdefault("WISER_ENV", "dev")
+    env.setdefault(f"WISER_{up}_DATABASE_URL", f"postgresql+asyncpg://wiser_{name}@127.0.0.1:5432/{DB_NAME}")
+    env.setdefault(f"WISER_{up}_DATABASE_ADMIN_URL", f"postgresql+asyncpg://postgres@127.0.0.1:5432/{DB_NAME}")
+    env.setdefault(f"WISER_{up}_S3_ENDPOINT_URL", f"http://127.0.0.1:{S3_PORT}")
+    env.setdefault("WISER_FIXTURES_DIR", str(FIXTURES))
+    return env
+
+
+def start(name: str, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    RUN_DIR.mkdir(exist_ok=True)
+    log = open(RUN_DIR / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the child
+    proc = subprocess.Popen(args, cwd=ROOT, env=env or dict(os.environ), stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    children.append(proc)
+    return proc
+
+
+def wait_ready(url: str, timeout: float = 60) -> bool:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:  # noqa: S310 - our own localhost URL
+                if r.status == 200:
+                    return True
+        except Exception:  # noqa: BLE001,S110 - not up yet
+            pass
+        time.sleep(0.5)
+    return False
+
+
+def stop_all(*_: object) -> None:
+    for proc in reversed(children):
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    deadline = time.time() + 15
+    for proc in children:
+        try:
+            proc.wait(max(0.1, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+    print("stopped")
+
+
+def main() -> int:
+    ensure_backing_services()
+    ensure_database()
+    signal.signal(signal.SIGTERM, lambda *_: (stop_all(), sys.exit(0)))
+    try:
+        if port_open("127.0.0.1", S3_PORT):
+            print(f"local S3: something already listens on :{S3_PORT}; using it")
+        else:
+            start("s3", [str(Path(PY).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(S3_PORT)])
+            deadline = time.time() + 30
+            while not port_open("127.0.0.1", S3_PORT) and time.time() < deadline:
+                time.sleep(0.2)
+        for name, module, port in SERVICES:
+            subprocess.run([PY, "-m", module, "migrate"], cwd=ROOT, env=env_for(name), check=True)
+        for name, module, port in SERVICES:
+            start(name, [PY, "-m", module, "serve"], env_for(name))
+        for name, _, port in SERVICES:
+            if not wait_ready(f"http://127.0.0.1:{port}/health/ready"):
+                print(f"{name} did not become ready; see .run/{name}.log", file=sys.stderr)
+                stop_all()
+                return 1
+        seeded = subprocess.run([PY, "-m", "wiser_intake", "seed-demo"], cwd=ROOT, env=env_for("intake"),
+                                capture_output=True, text=True)
+        if seeded.returncode != 0:
+            print(seeded.stderr[-2000:], file=sys.stderr)
+            stop_all()
+            return 1
+        demo = json.loads(seeded.stdout)
+        print("\nWISeR is running (WISER_ENV=dev). Logs: .run/<service>.log\n")
+        for name, _, port in SERVICES:
+            print(f"  {name:<10} http://127.0.0.1:{port}   (OpenAPI: /docs, health: /health/ready)")
+        print(f"  {'s3':<10} http://127.0.0.1:{S3_PORT}")
+        print(f"\n  demo partner: client_id={demo['partner']['client_id']} client_secret={demo['partner']['client_secret']}")
+        print(f"  demo packets: {len(demo['packets'])} seeded from {FIXTURES}")
+        print("\nCtrl-C stops everything.")
+        while True:
+            for proc in children:
+                if proc.poll() is not None:
+                    print(f"a child exited ({proc.args[:3]}); stopping", file=sys.stderr)
+                    stop_all()
+                    return 1
+            time.sleep(1)
+    except KeyboardInterrupt:
+        stop_all()
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,311 @@
+"""Every event and command of the packet lifecycle (STATE_MACHINE.md).
+
+Events are named in the past tense, commands in the imperative. Each class's
+`TYPE` is its routing key: `<producer>.<aggregate>.<event>` for events,
+`<consumer>.<command>` for commands.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .envelope import Command, Event, Message
+
+
+class PacketState(StrEnum):
+    RECEIVED = "received"
+    VALIDATING = "validating"
+    MANUAL_REVIEW = "manual_review"
+    CLINICAL_QUEUE = "clinical_queue"
+    CLINICAL_REVIEW = "clinical_review"
+    MD_REVIEW = "md_review"
+    DETERMINED = "determined"
+    LETTER_REVIEW = "letter_review"
+    DELIVERING = "delivering"
+    DELIVERY_FAILED = "delivery_failed"
+    CLOSED = "closed"
+
+
+class Outcome(StrEnum):
+    AFFIRMED = "affirmed"
+    NON_AFFIRMED = "non_affirmed"
+    PARTIALLY_AFFIRMED = "partially_affirmed"
+    DISMISSED = "dismissed"
+
+
+class ValidationOutcome(StrEnum):
+    PASSED = "passed"
+    NEEDS_CORRECTION = "needs_correction"
+    DISMISS = "dismiss"
+
+
+class ActorType(StrEnum):
+    SYSTEM = "system"
+    USER = "user"
+    PARTNER = "partner"
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class Actor(_Part):
+    type: ActorType = Field(description="Who acted: the system, a person, or a partner client.")
+    id: str = Field(description="Service name, user id or partner client id.", examples=["validation"])
+    roles: tuple[str, ...] = Field(default=(), description="Roles the actor held when acting.")
+
+
+class Finding(_Part):
+    check: str = Field(description="The validation check that produced this finding.", examples=["mbi_format"])
+    code: str = Field(description="Machine-readable finding code (DOMAIN.md).", examples=["MBI_FORMAT"])
+    severity: Literal["dismiss", "correction", "skipped", "info"] = Field(description="What the finding means.")
+    field: str | None = Field(default=None, description="Packet field it points at.", examples=["beneficiary.mbi"])
+    message: str = Field(default="", description="Human-readable explanation (never PHI).")
+    suggestion: str | None = Field(default=None, description="What to do about it.")
+
+
+class LineDecision(_Part):
+    code: str = Field(description="CPT/HCPCS code of the service line.", examples=["64581"])
+    outcome: Outcome = Field(description="Decision for this service line.")
+    reasons: tuple[str, ...] = Field(default=(), description="Specific reasons, one per unmet criterion.")
+
+
+class DismissalReason(_Part):
+    code: str = Field(description="Dismissal code (DOMAIN.md).", examples=["NON_WISER_SERVICE"])
+    reason: str = Field(default="", description="Why, in words.")
+
+
+# ---------------------------------------------------------------- intake events
+
+
+class PacketReceived(Event):
+    """A packet and its documents were stored by intake."""
+
+    TYPE = "intake.packet.received"
+    tracking_number: str = Field(description="Our tracking number.", examples=["WSR-2026-000123"])
+    channel: str = Field(description="How it came in.", examples=["api"])
+    review_type: Literal["standard", "expedited"]
+    state_of_service: str = Field(description="Two-letter state the service is in.", examples=["NJ"])
+    service_codes: tuple[str, ...] = Field(default=())
+    received_at: datetime
+    due_at: datetime
+
+
+class PacketTransitioned(Event):
+    """A packet moved from one state to another (the only writer is intake)."""
+
+    TYPE = "intake.packet.transitioned"
+    transition: str = Field(description="Transition id from STATE_MACHINE.md.", examples=["T2"])
+    from_state: PacketState
+    to_state: PacketState
+    version: int = Field(description="Packet version after the transition.")
+    actor: Actor
+    reason: str | None = None
+    outcome: Outcome | None = Field(default=None, description="Set when the packet is determined.")
+    utn: str | None = Field(default=None, description="Set when known.")
+    validation_run: int | None = Field(default=None, description="Validation run number when entering validating.")
+    closure_reason: Literal["delivered", "withdrawn"] | None = None
+
+
+class TransitionRejected(Event):
+    """A trigger asked for a transition that is illegal now; nothing changed."""
+
+    TYPE = "intake.transition.rejected"
+    trigger_type: str = Field(description="Type of the triggering message or HTTP action.")
+    trigger_message_id: uuid.UUID | None = None
+    current_state: PacketState | None = None
+    code: str = Field(description="Machine-readable reason.", examples=["ILLEGAL_TRANSITION"])
+    detail: str = ""
+
+
+class PacketSlaBreached(Event):
+    """A packet passed its due_at before it was determined."""
+
+    TYPE = "intake.packet.sla_breached"
+    state: PacketState
+    due_at: datetime
+
+
+class PacketCorrected(Event):
+    """Ops corrected fields of a packet (T5); field names only, never values."""
+
+    TYPE = "intake.packet.corrected"
+    fields: tuple[str, ...]
+    version: int
+
+
+# ------------------------------------------------------------ validation events
+
+
+class PacketValidated(Event):
+    """The automated checks of one validation run finished (T2, T3, T4)."""
+
+    TYPE = "validation.packet.validated"
+    run: int = Field(description="Validation run number this result is for.", examples=[1])
+    outcome: ValidationOutcome
+    findings: tuple[Finding, ...] = ()
+    dismissal_reasons: tuple[DismissalReason, ...] = Field(
+        default=(), description="Every dismissal reason found; the first is the main one."
+    )
+
+
+# -------------------------------------------------------------- clinical events
+
+
+class ReviewAssigned(Event):
+    """A clinical reviewer was assigned the packet (T7)."""
+
+    TYPE = "clinical.review.assigned"
+    reviewer_id: str
+
+
+class ReviewReleased(Event):
+    """The assigned reviewer (or a supervisor) put the packet back in the queue (T8)."""
+
+    TYPE = "clinical.review.released"
+    reviewer_id: str
+    reason: str | None = None
+
+
+class ReviewEscalated(Event):
+    """A nurse sent the packet to a medical director (T10)."""
+
+    TYPE = "clinical.review.escalated"
+    reviewer_id: str
+    recommendation: Outcome
+    rationale: str
+
+
+class ReviewReturned(Event):
+    """A medical director returned the packet to the nurse (T12)."""
+
+    TYPE = "clinical.review.returned"
+    medical_director_id: str
+    note: str
+
+
+class DeterminationRecorded(Event):
+    """A clinician decided the packet (T9 from clinical_review, T11 from md_review)."""
+
+    TYPE = "clinical.determination.recorded"
+    outcome: Outcome
+    decided_by: str
+    decided_by_role: Literal["clinical_reviewer", "medical_director"]
+    decided_at: datetime
+    lines: tuple[LineDecision, ...] = ()
+    rationale: str | None = None
+
+
+class UtnAssigned(Event):
+    """The MAC issued the UTN for a determination (added exactly once)."""
+
+    TYPE = "clinical.utn.assigned"
+    utn: str = Field(pattern=r"^[A-Z0-9]{2}[AH][0-9]{11}$", examples=["JLA26001234567"])
+
+
+# --------------------------------------------------------------- letters events
+
+
+class LetterDrafted(Event):
+    """A decision letter passed compliance checks and awaits approval (T13)."""
+
+    TYPE = "letters.letter.drafted"
+    letter_id: uuid.UUID
+    kind: str = Field(examples=["affirmation"])
+    letter_version: int = 1
+
+
+class LetterApproved(Event):
+    """A person (or policy, for clean affirmations) approved the letter (T14)."""
+
+    TYPE = "letters.letter.approved"
+    letter_id: uuid.UUID
+    approved_by: str = Field(description="User id, or `policy:auto-affirmation`.")
+    approver_role: str | None = None
+
+
+class LetterRejected(Event):
+    """The approver rejected the draft; letters will redraft (T15)."""
+
+    TYPE = "letters.letter.rejected"
+    letter_id: uuid.UUID
+    rejected_by: str
+    reason: str
+
+
+# -------------------------------------------------------------- outbound events
+
+
+class DeliveryCompleted(Event):
+    """Every required recipient confirmed receipt (T16)."""
+
+    TYPE = "outbound.delivery.completed"
+    delivery_id: uuid.UUID
+    channels: tuple[str, ...] = ()
+
+
+class DeliveryFailed(Event):
+    """A required channel failed after all retries (T17)."""
+
+    TYPE = "outbound.delivery.failed"
+    delivery_id: uuid.UUID
+    channel: str
+    error: str
+
+
+# ------------------------------------------------------------- intake commands
+
+
+class RetryDelivery(Command):
+    """Ops asked outbound to retry a failed delivery; move the packet back to delivering (T18)."""
+
+    TYPE = "intake.retry_delivery"
+    requested_by: str
+    requested_by_roles: tuple[str, ...] = ()
+
+
+class WithdrawPacket(Command):
+    """Close a packet as withdrawn before determination (T19)."""
+
+    TYPE = "intake.withdraw_packet"
+    requested_by: str
+    requested_by_roles: tuple[str, ...] = ()
+    reason: str
+
+
+class ValidatePacket(Command):
+    """Run validation again for a packet (ops re-run after PEER_UNAVAILABLE)."""
+
+    TYPE = "validation.validate_packet"
+    requested_by: str
+
+
+ALL_MESSAGES: tuple[type[Message], ...] = (
+    PacketReceived,
+    PacketTransitioned,
+    TransitionRejected,
+    PacketSlaBreached,
+    PacketCorrected,
+    PacketValidated,
+    ReviewAssigned,
+    ReviewReleased,
+    ReviewEscalated,
+    ReviewReturned,
+    DeterminationRecorded,
+    UtnAssigned,
+    LetterDrafted,
+    LetterApproved,
+    LetterRejected,
+    DeliveryCompleted,
+    DeliveryFailed,
+    RetryDelivery,
+    WithdrawPacket,
+    ValidatePacket,
+)
+
+BY_TYPE: dict[str, type[Message]] = {m.TYPE: m for m in ALL_MESSAGES}

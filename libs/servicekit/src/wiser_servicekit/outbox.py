@@ -1,0 +1,255 @@
+"""Transactional outbox and inbox: exactly-once effects over an at-least-once bus.
+
+Producers add messages to the outbox in the same transaction as their change;
+the relay publishes them with publisher confirms, claiming rows with
+`FOR UPDATE SKIP LOCKED` (so replicas can run relays side by side), woken by
+LISTEN/NOTIFY and polling as a fallback. Consumers record `(message_id,
+handler)` in the inbox in the same transaction as their effect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from datetime import UTC, datetime
+
+import asyncpg
+from opentelemetry import trace
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from wiser_contracts import Message, topology
+
+from . import metrics, telemetry
+
+log = logging.getLogger("wiser.outbox")
+
+EXCHANGES = {ex.name: ex for ex in (topology.EVENTS, topology.COMMANDS, topology.DLX)}
+
+
+def outbox_tables(metadata: MetaData) -> tuple[Table, Table]:
+    """The outbox and inbox tables, in the service's own schema."""
+    outbox = Table(
+        "outbox",
+        metadata,
+        Column("id", BigInteger, primary_key=True, autoincrement=True),
+        Column("message_id", UUID(as_uuid=True), nullable=False, unique=True),
+        Column("type", String(120), nullable=False),
+        Column("exchange", String(120), nullable=False),
+        Column("routing_key", String(200), nullable=False),
+        Column("packet_id", UUID(as_uuid=True)),
+        Column("body", Text, nullable=False),
+        Column("headers", JSONB, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("published_at", DateTime(timezone=True)),
+        Column("attempts", Integer, nullable=False, server_default="0"),
+        Column("last_error", Text),
+    )
+    inbox = Table(
+        "inbox",
+        metadata,
+        Column("message_id", UUID(as_uuid=True), primary_key=True),
+        Column("handler", String(200), primary_key=True),
+        Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+    return outbox, inbox
+
+
+async def add_to_outbox(session: AsyncSession, outbox: Table, message: Message) -> None:
+    """Stage `message` for publishing when the surrounding transaction commits."""
+    headers: dict[str, str] = message.amqp_headers()
+    headers.update(telemetry.inject_current())
+    await session.execute(
+        outbox.insert().values(
+            message_id=message.message_id,
+            type=message.type,
+            exchange=topology.exchange_for(type(message)).name,
+            routing_key=message.TYPE,
+            packet_id=message.packet_id,
+            body=message.model_dump_json(),
+            headers=headers,
+        )
+    )
+
+
+async def record_in_inbox(session: AsyncSession, inbox: Table, message_id: uuid.UUID, handler: str) -> bool:
+    """Record a consumed message; False when this handler already processed it."""
+    result = await session.execute(
+        insert(inbox)
+        .values(message_id=message_id, handler=handler)
+        .on_conflict_do_nothing()
+        .returning(inbox.c.message_id)
+    )
+    return result.first() is not None
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        service: str,
+        sessions: async_sessionmaker[AsyncSession],
+        outbox: Table,
+        broker: object,
+        listen_dsn: str | None = None,
+        batch_size: int = 200,
+        poll_interval: float = 1.0,
+    ) -> None:
+        self.service = service
+        self.sessions = sessions
+        self.outbox = outbox
+        self.broker = broker
+        self.listen_dsn = listen_dsn
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.channel = f"{outbox.schema or 'public'}_outbox"
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of pending rows; returns how many were published."""
+        o = self.outbox
+        async with self.sessions() as session, session.begin():
+            rows = (
+                await session.execute(
+                    select(
+                        o.c.id,
+                        o.c.message_id,
+                        o.c.type,
+                        o.c.exchange,
+                        o.c.routing_key,
+                        o.c.packet_id,
+                        o.c.body,
+                        o.c.headers,
+                        o.c.created_at,
+                    )
+                    .where(o.c.published_at.is_(None))
+                    .order_by(o.c.id)
+                    .limit(self.batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            done: list[int] = []
+            for row in rows:
+                try:
+                    await self._publish(row)
+                except Exception as e:
+                    log.warning(
+                        "outbox publish failed", extra={"message_id": str(row.message_id), "error": type(e).__name__}
+                    )
+                    await session.execute(
+                        update(o).where(o.c.id == row.id).values(attempts=o.c.attempts + 1, last_error=str(e)[:500])
+                    )
+                    break
+                done.append(row.id)
+            if done:
+                await session.execute(update(o).where(o.c.id.in_(done)).values(published_at=func.now()))
+                metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(done))
+            oldest = await session.scalar(
+                select(func.min(o.c.created_at)).where(o.c.published_at.is_(None), o.c.id.not_in(done or [0]))
+            )
+            metrics.OUTBOX_LAG.labels(self.service).set((datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0)
+        return len(done)
+
+    async def _publish(self, row: object) -> None:
+        headers = dict(row.headers)  # type: ignore[attr-defined]
+        with telemetry.span_from(
+            headers,
+            f"{row.routing_key} publish",
+            trace.SpanKind.PRODUCER,  # type: ignore[attr-defined]
+            **{telemetry.PACKET_ATTR: row.packet_id, "messaging.message.id": row.message_id},  # type: ignore[attr-defined]
+        ):
+            headers.update(telemetry.inject_current())
+            await self.broker.publish(  # type: ignore[attr-defined]
+                row.body.encode(),  # type: ignore[attr-defined]
+                exchange=EXCHANGES[row.exchange],  # type: ignore[attr-defined]
+                routing_key=row.routing_key,  # type: ignore[attr-defined]
+                headers=headers,
+                message_id=str(row.message_id),  # type: ignore[attr-defined]
+                correlation_id=headers.get("correlation_id"),
+                message_type=row.type,  # type: ignore[attr-defined]
+                content_type="application/json",
+                persist=True,
+                mandatory=False,
+            )
+
+    async def _listen(self) -> None:
+        if not self.listen_dsn:
+            return
+        while not self._stopping.is_set():
+            try:
+                conn = await asyncpg.connect(self.listen_dsn)
+                try:
+                    await conn.add_listener(self.channel, lambda *_: self._wake.set())
+                    self._wake.set()
+                    await self._stopping.wait()
+                finally:
+                    with contextlib.suppress(Exception):
+                        await conn.close()
+            except Exception:
+                log.warning("outbox LISTEN unavailable, polling only")
+                await asyncio.sleep(5)
+
+    async def run(self) -> None:
+        listener = asyncio.create_task(self._listen())
+        try:
+            while not self._stopping.is_set():
+                try:
+                    published = await self.publish_pending()
+                except Exception:
+                    log.exception("outbox relay pass failed")
+                    published = 0
+                if published >= self.batch_size:
+                    continue
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await listener
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run())
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(self._task, 10)
+
+
+def notify_trigger_sql(schema: str) -> list[str]:
+    """SQL for the migration: NOTIFY the relay when outbox rows are inserted."""
+    return [
+        f"""CREATE OR REPLACE FUNCTION "{schema}".outbox_notify() RETURNS trigger AS $$
+        BEGIN PERFORM pg_notify('{schema}_outbox', ''); RETURN NULL; END; $$ LANGUAGE plpgsql""",
+        f"""CREATE TRIGGER outbox_notify AFTER INSERT ON "{schema}".outbox
+        FOR EACH STATEMENT EXECUTE FUNCTION "{schema}".outbox_notify()""",
+    ]
+
+
+def asyncpg_dsn(sqlalchemy_url: str) -> str:
+    return sqlalchemy_url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+__all__ = ["OutboxRelay", "add_to_outbox", "asyncpg_dsn", "notify_trigger_sql", "outbox_tables", "record_in_inbox"]

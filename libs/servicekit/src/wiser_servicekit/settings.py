@@ -1,0 +1,46 @@
+"""Settings base every service extends (env prefix WISER_<SVC>_)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEMO_SECRETS = frozenset({"demo-secret", "demo-password", "dev-identity-key-change-me-0123456789abcdef", "dev-partner-token-key-change-me-0123456789"})
+
+
+class ServiceSettings(BaseSettings):
+    """What every service needs: where its database and broker are, how it traces and logs."""
+
+    model_config = SettingsConfigDict(extra="ignore", env_file=None)
+
+    env: Literal["dev", "test", "staging", "prod"] = "dev"
+    service_name: str = "service"
+    db_schema: str = "public"
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/wiser"
+    # Used by `migrate` only: creates the service's role and schema, then runs Alembic.
+    database_admin_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/wiser"
+    db_pool_size: int = 10
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    quorum_queues: bool = True
+    prefetch: int = 32
+    outbox_relay_enabled: bool = True
+    # Key for the short-lived identity tokens the gateway issues (HS256).
+    identity_key: str = "dev-identity-key-change-me-0123456789abcdef"
+    identity_issuer: str = "wiser-gateway"
+    otel_exporter: Literal["none", "console", "otlp", "memory"] = "none"
+    otel_endpoint: str | None = None
+    log_level: str = "INFO"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+
+    def secret_values(self) -> list[str]:
+        """Values that must not be demo secrets outside dev; services add theirs."""
+        return [self.identity_key]
+
+    @model_validator(mode="after")
+    def _refuse_demo_secrets_outside_dev(self) -> ServiceSettings:
+        if self.env not in ("dev", "test") and any(v in DEMO_SECRETS for v in self.secret_values()):
+            raise ValueError(f"{self.service_name}: demo secrets are refused when WISER_ENV={self.env}")
+        return self

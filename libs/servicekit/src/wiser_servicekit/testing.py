@@ -1,0 +1,228 @@
+"""The one test-infrastructure fixture: real PostgreSQL, RabbitMQ and S3 for every test run.
+
+With a Docker engine, PostgreSQL and RabbitMQ come from testcontainers; without
+one, the local servers (or the ones the environment names) are used. Either
+way each run gets its own database and its own RabbitMQ vhost, so runs never
+see each other's data. S3 is moto's server mode on a free local port.
+
+Environment (all optional):
+  WISER_TEST_INFRA=auto|containers|local   default auto (containers if a Docker engine answers)
+  WISER_TEST_PG_URL      admin URL of a PostgreSQL server   (postgresql://postgres@127.0.0.1:5432/postgres)
+  WISER_TEST_AMQP_URL    URL of a RabbitMQ server            (amqp://guest:guest@127.0.0.1:5672/)
+  WISER_TEST_S3_URL      an S3 endpoint to use instead of starting moto
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+
+@dataclass(frozen=True)
+class Infra:
+    """Where this test run's isolated database, vhost and S3 are."""
+
+    pg_host: str
+    pg_port: int
+    pg_user: str
+    database: str
+    amqp_url: str
+    s3_url: str
+    run_id: str
+
+    def sqlalchemy_url(self, user: str | None = None) -> str:
+        return f"postgresql+asyncpg://{self._login(user)}@{self.pg_host}:{self.pg_port}/{self.database}"
+
+    def _login(self, role: str | None) -> str:
+        """`role` with the admin's password when the server wants one (containers)."""
+        if role is None:
+            return self.pg_user
+        _, _, password = self.pg_user.partition(":")
+        return f"{role}:{password}" if password else role
+
+    def dsn(self, user: str | None = None) -> str:
+        return f"postgresql://{self._login(user)}@{self.pg_host}:{self.pg_port}/{self.database}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def docker_available() -> bool:
+    if not shutil.which("docker"):
+        return False
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=10).returncode == 0  # noqa: S607
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def _with_vhost(url: str, vhost: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + quote(vhost, safe=""), parts.query, parts.fragment))
+
+
+def _rabbitmqctl(*args: str) -> bool:
+    tool = shutil.which("rabbitmqctl")
+    if not tool:
+        return False
+    return subprocess.run([tool, *args], capture_output=True, timeout=60).returncode == 0  # noqa: S603
+
+
+async def _create_db(admin_dsn: str, name: str) -> None:
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+async def _drop_db(admin_dsn: str, name: str) -> None:
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[Infra]:
+    mode = os.environ.get("WISER_TEST_INFRA", "auto")
+    use_containers = mode == "containers" or (mode == "auto" and docker_available())
+    run_id = uuid.uuid4().hex[:10]
+    containers = []
+    vhost_created = False
+    if use_containers:
+        from testcontainers.postgres import PostgresContainer
+        from testcontainers.rabbitmq import RabbitMqContainer
+
+        pg = PostgresContainer("postgres:16-alpine", username="postgres", password="postgres", dbname="postgres")
+        pg.start()
+        mq = RabbitMqContainer("rabbitmq:3.13-alpine")
+        mq.start()
+        containers = [pg, mq]
+        pg_host, pg_port, pg_user = pg.get_container_host_ip(), int(pg.get_exposed_port(5432)), "postgres:postgres"
+        amqp_url = f"amqp://guest:guest@{mq.get_container_host_ip()}:{mq.get_exposed_port(5672)}/"
+    else:
+        pg_parts = urlsplit(os.environ.get("WISER_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+        pg_host, pg_port = pg_parts.hostname or "127.0.0.1", pg_parts.port or 5432
+        pg_user = pg_parts.username or "postgres"
+        if pg_parts.password:
+            pg_user += ":" + pg_parts.password
+        base_amqp = os.environ.get("WISER_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+        vhost = f"wiser-test-{run_id}"
+        user = urlsplit(base_amqp).username or "guest"
+        vhost_created = _rabbitmqctl("add_vhost", vhost) and _rabbitmqctl(
+            "set_permissions", "-p", vhost, user, ".*", ".*", ".*"
+        )
+        amqp_url = _with_vhost(base_amqp, vhost) if vhost_created else base_amqp
+    database = f"wiser_test_{run_id}"
+    admin_dsn = f"postgresql://{pg_user}@{pg_host}:{pg_port}/postgres"
+    asyncio.run(_create_db(admin_dsn, database))
+    moto = None
+    s3_url = os.environ.get("WISER_TEST_S3_URL")
+    if not s3_url:
+        from moto.server import ThreadedMotoServer
+
+        port = free_port()
+        moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        moto.start()
+        s3_url = f"http://127.0.0.1:{port}"
+    try:
+        yield Infra(pg_host, pg_port, pg_user, database, amqp_url, s3_url, run_id)
+    finally:
+        if moto is not None:
+            moto.stop()
+        try:
+            asyncio.run(_drop_db(admin_dsn, database))
+        except Exception:  # noqa: BLE001,S110 - a leftover test database is harmless
+            pass
+        if vhost_created:
+            _rabbitmqctl("delete_vhost", f"wiser-test-{run_id}")
+        for c in containers:
+            c.stop()
+
+
+class BusProbe:
+    """Watches what is published on the bus (a temporary queue bound to `wiser.events`/`wiser.commands`)."""
+
+    def __init__(self, amqp_url: str, keys: tuple[str, ...] = ("#",)) -> None:
+        self.amqp_url = amqp_url
+        self.keys = keys
+        self.messages: list[tuple[str, dict[str, object], dict[str, object]]] = []
+        self._connection: object = None
+        self._new = asyncio.Event()
+
+    async def __aenter__(self) -> BusProbe:
+        import json
+
+        import aio_pika
+
+        from wiser_contracts import topology
+
+        self._connection = connection = await aio_pika.connect_robust(self.amqp_url)
+        channel = await connection.channel()
+        events = await channel.declare_exchange(topology.EVENTS.name, aio_pika.ExchangeType.TOPIC, durable=True)
+        queue = await channel.declare_queue(exclusive=True, auto_delete=True)
+        for key in self.keys:
+            await queue.bind(events, routing_key=key)
+
+        async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            async with message.process():
+                self.messages.append((message.routing_key or "", json.loads(message.body), dict(message.headers)))
+                self._new.set()
+
+        await queue.consume(on_message)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._connection.close()  # type: ignore[attr-defined]
+
+    def of_type(self, routing_key: str, packet_id: object | None = None) -> list[dict[str, object]]:
+        return [
+            body for key, body, _ in self.messages
+            if key == routing_key and (packet_id is None or body.get("packet_id") == str(packet_id))
+        ]
+
+    async def wait_for(self, routing_key: str, packet_id: object | None = None, count: int = 1,
+                       timeout: float = 20.0) -> list[dict[str, object]]:
+        """Wait until `count` messages of this type (for this packet) arrived; return them."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            found = self.of_type(routing_key, packet_id)
+            if len(found) >= count:
+                return found
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError(f"{routing_key}: {len(found)} of {count} after {timeout}s")
+            self._new.clear()
+            try:
+                await asyncio.wait_for(self._new.wait(), min(remaining, 0.5))
+            except TimeoutError:
+                pass
+
+
+async def eventually(check: object, timeout: float = 20.0, interval: float = 0.1) -> object:
+    """Poll an async `check()` until it returns something truthy, or fail after `timeout`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    last: object = None
+    while loop.time() < deadline:
+        last = await check()  # type: ignore[operator]
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")

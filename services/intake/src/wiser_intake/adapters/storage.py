@@ -1,0 +1,75 @@
+"""Document bytes in S3 (boto3). Keys are opaque ids, never PHI; objects are encrypted (SSE)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import IO, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+
+class DocumentStore:
+    def __init__(
+        self,
+        bucket: str,
+        endpoint_url: str | None,
+        region: str,
+        access_key: str | None,
+        secret_key: str | None,
+        sse: str | None = "AES256",
+    ) -> None:
+        self.bucket = bucket
+        self.sse = sse
+        self._client = boto3.client(
+            "s3",
+            endpoint_url=endpoint_url,
+            region_name=region,
+            aws_access_key_id=access_key,
+            aws_secret_access_key=secret_key,
+            config=Config(
+                retries={"max_attempts": 3, "mode": "standard"},
+                max_pool_connections=50,
+                s3={"addressing_style": "path"},
+            ),
+        )
+
+    async def ensure_bucket(self) -> None:
+        def _ensure() -> None:
+            try:
+                self._client.head_bucket(Bucket=self.bucket)
+            except ClientError:
+                self._client.create_bucket(Bucket=self.bucket)
+
+        await asyncio.to_thread(_ensure)
+
+    async def put(self, key: str, fileobj: IO[bytes], content_type: str, sha256_hex: str) -> None:
+        extra: dict[str, Any] = {"ContentType": content_type, "Metadata": {"sha256": sha256_hex}}
+        if self.sse:
+            extra["ServerSideEncryption"] = self.sse
+        await asyncio.to_thread(self._client.upload_fileobj, fileobj, self.bucket, key, ExtraArgs=extra)
+
+    async def get(self, key: str) -> bytes:
+        def _get() -> bytes:
+            return self._client.get_object(Bucket=self.bucket, Key=key)["Body"].read()  # type: ignore[no-any-return]
+
+        return await asyncio.to_thread(_get)
+
+    async def delete(self, keys: list[str]) -> None:
+        if keys:
+            await asyncio.to_thread(
+                self._client.delete_objects, Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in keys]}
+            )
+
+    async def count(self, prefix: str = "") -> int:
+        def _count() -> int:
+            total = 0
+            for page in self._client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+                total += page.get("KeyCount", 0)
+            return total
+
+        return await asyncio.to_thread(_count)
+
+    async def ping(self) -> None:
+        await asyncio.to_thread(self._client.head_bucket, Bucket=self.bucket)

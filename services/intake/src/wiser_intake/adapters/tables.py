@@ -1,0 +1,198 @@
+"""Intake's tables, all in its own schema."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+
+from wiser_servicekit.outbox import outbox_tables
+
+SCHEMA = "intake"
+metadata = MetaData(schema=SCHEMA)
+
+partner_clients = Table(
+    "partner_clients",
+    metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("secret_hash", String(300), nullable=False),
+    Column("active", Boolean, nullable=False, server_default="true"),
+    Column("rate_limit_per_minute", Integer, nullable=False, server_default="6000"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_hash", String(64), primary_key=True),
+    Column("client_id", String(64), ForeignKey("partner_clients.client_id"), nullable=False),
+    Column("label", String(200)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+packets = Table(
+    "packets",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("tracking_number", String(32), nullable=False, unique=True),
+    Column("partner_client_id", String(64)),
+    Column("channel", String(20), nullable=False),
+    Column("external_ref", String(100)),
+    Column("submission_type", String(20), nullable=False),
+    Column("previous_utn", String(20)),
+    Column("review_type", String(20), nullable=False),
+    Column("expedited_reason", Text),
+    Column("state_of_service", String(2), nullable=False),
+    Column("place_of_service", String(2), nullable=False),
+    Column("type_of_bill", String(4)),
+    Column("beneficiary", JSONB, nullable=False),
+    Column("practitioner", JSONB, nullable=False),
+    Column("facility", JSONB),
+    Column("requester", JSONB),
+    # Search keys (dashboards): lower-cased "first last", the MBI as given.
+    Column("beneficiary_name", String(420), nullable=False),
+    Column("mbi", String(20), nullable=False),
+    Column("practitioner_npi", String(20), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("validation_run", Integer, nullable=False, server_default="0"),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("determination", JSONB),
+    Column("dismissal", JSONB),
+    Column("utn", String(14)),
+    Column("closure_reason", String(20)),
+    Column("letters", JSONB, nullable=False, server_default="[]"),
+    Column("sla_breached_at", DateTime(timezone=True)),
+    Column("payload_hash", String(64), nullable=False),
+    Index("packets_partner_received", "partner_client_id", "received_at", "id"),
+    Index("packets_state_due", "state", "due_at"),
+    Index("packets_due", "due_at", "id"),
+    Index("packets_received", "received_at", "id"),
+    Index("packets_mbi", "mbi"),
+    Index("packets_utn", "utn"),
+    Index("packets_name", "beneficiary_name", postgresql_ops={"beneficiary_name": "text_pattern_ops"}),
+    Index("packets_partner_ref", "partner_client_id", "external_ref"),
+)
+
+service_lines = Table(
+    "service_lines",
+    metadata,
+    Column("packet_id", UUID(as_uuid=True), ForeignKey("packets.id", ondelete="CASCADE"), primary_key=True),
+    Column("line_no", Integer, primary_key=True),
+    Column("code", String(5), nullable=False),
+    Column("units", Integer, nullable=False),
+    Column("modifiers", ARRAY(String(2)), nullable=False, server_default="{}"),
+    Column("date_of_service", Date, nullable=False),
+    Index("service_lines_code", "code"),
+)
+
+diagnoses = Table(
+    "diagnoses",
+    metadata,
+    Column("packet_id", UUID(as_uuid=True), ForeignKey("packets.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("code", String(8), nullable=False),
+)
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("packet_id", UUID(as_uuid=True), ForeignKey("packets.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("filename", String(200), nullable=False),
+    Column("content_type", String(60), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("category", String(40), nullable=False),
+    Column("s3_key", String(200), nullable=False),
+    Column("uploaded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+transitions = Table(
+    "transitions",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("packet_id", UUID(as_uuid=True), ForeignKey("packets.id", ondelete="CASCADE"), nullable=False),
+    Column("transition", String(8), nullable=False),
+    Column("from_state", String(20), nullable=False),
+    Column("to_state", String(20), nullable=False),
+    Column("trigger", String(80), nullable=False),
+    Column("actor_type", String(20), nullable=False),
+    Column("actor_id", String(120), nullable=False),
+    Column("reason", Text),
+    Column("message_id", UUID(as_uuid=True)),
+    Column("version", Integer, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("transitions_packet", "packet_id", "id"),
+)
+
+corrections = Table(
+    "corrections",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("packet_id", UUID(as_uuid=True), ForeignKey("packets.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("version", Integer, nullable=False),
+    Column("field", String(80), nullable=False),
+    Column("old_value", JSONB),
+    Column("new_value", JSONB),
+    Column("reason", Text, nullable=False),
+    Column("actor_id", String(120), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+rejections = Table(
+    "rejections",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("packet_id", UUID(as_uuid=True), index=True),
+    Column("trigger", String(80), nullable=False),
+    Column("state", String(20)),
+    Column("code", String(60), nullable=False),
+    Column("detail", Text),
+    Column("message_id", UUID(as_uuid=True)),
+    Column("actor_id", String(120)),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("packet_id", UUID(as_uuid=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("client_id", String(64), ForeignKey("partner_clients.client_id"), nullable=False, index=True),
+    Column("url", String(2000), nullable=False),
+    Column("events", ARRAY(String(40)), nullable=False),
+    Column("secret", String(100), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("deleted_at", DateTime(timezone=True)),
+    UniqueConstraint("client_id", "url", "deleted_at", name="webhooks_unique_url"),
+)
+
+outbox, inbox = outbox_tables(metadata)

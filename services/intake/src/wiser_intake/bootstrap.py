@@ -1,0 +1,112 @@
+"""Intake's composition root: engine, S3, broker, relay, routes and subscribers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+from sqlalchemy import text
+
+from wiser_contracts import topology
+from wiser_servicekit import messaging, metrics
+from wiser_servicekit.db import make_engine, make_sessionmaker
+from wiser_servicekit.health import health_router
+from wiser_servicekit.logs import setup_logging
+from wiser_servicekit.outbox import OutboxRelay, asyncpg_dsn
+from wiser_servicekit.problems import install_problem_handlers
+from wiser_servicekit.telemetry import instrument_httpx, setup_telemetry
+
+from .adapters.storage import DocumentStore
+from .adapters.tables import outbox
+from .config import Settings
+from .entrypoints.http import ops_router, partner_router
+from .entrypoints.messaging import make_handlers
+from .usecases.context import Intake
+from .usecases.packets import housekeeping
+
+log = logging.getLogger("wiser.intake")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    setup_logging("intake", settings.log_level)
+    setup_telemetry("intake", settings.otel_exporter, settings.otel_endpoint)
+    instrument_httpx()
+    engine = make_engine(settings.database_url, settings.db_schema, settings.db_pool_size)
+    SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine)
+    sessions = make_sessionmaker(engine)
+    store = DocumentStore(
+        settings.s3_bucket,
+        settings.s3_endpoint_url,
+        settings.s3_region,
+        settings.s3_access_key,
+        settings.s3_secret_key,
+        settings.s3_sse or None,
+    )
+    ctx = Intake(settings=settings, sessions=sessions, store=store)
+    broker = messaging.make_broker(settings.amqp_url, "intake")
+    for sub, handler in make_handlers(ctx):
+        messaging.subscribe(
+            broker, sub, handler, service="intake", quorum=settings.quorum_queues, prefetch=settings.prefetch
+        )
+    relay = OutboxRelay("intake", sessions, outbox, broker, listen_dsn=asyncpg_dsn(settings.database_url))
+
+    async def housekeeping_loop() -> None:
+        while True:
+            await asyncio.sleep(settings.housekeeping_interval)
+            try:
+                await housekeeping(ctx)
+            except Exception:
+                log.exception("housekeeping failed")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await store.ensure_bucket()
+        await broker.connect()
+        await messaging.declare_failure_topology(broker, topology.INTAKE)
+        await broker.start()
+        if settings.outbox_relay_enabled:
+            relay.start()
+        keeper = asyncio.create_task(housekeeping_loop())
+        log.info("intake started")
+        try:
+            yield
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+            await relay.stop()
+            await broker.stop()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="WISeR intake",
+        version="1.0.0",
+        description="Partner API (submit and track prior-authorization packets) and the ops API behind the gateway.",
+        lifespan=lifespan,
+    )
+    app.state.intake = ctx
+    app.state.broker = broker
+    app.state.relay = relay
+    install_problem_handlers(app)
+    app.middleware("http")(metrics.http_metrics_middleware("intake"))
+
+    async def db_ready() -> None:
+        async with sessions() as session:
+            await session.execute(text("SELECT 1"))
+
+    async def broker_ready() -> None:
+        if not await broker.ping(timeout=2):
+            raise ConnectionError("broker")
+
+    app.include_router(health_router({"database": db_ready, "broker": broker_ready, "s3": store.ping}))
+    app.include_router(partner_router)
+    app.include_router(ops_router)
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="health/.*,metrics")
+    return app

@@ -1,0 +1,113 @@
+"""`python -m wiser_intake <command>`: migrate, serve, relay, seed-demo, dlq."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+
+from .config import Settings
+
+SERVICE_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _migrate(settings: Settings) -> None:
+    from wiser_servicekit.migrate import migrate
+
+    migrate(settings, SERVICE_ROOT)
+    print("intake: migrated")
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn
+
+    from .bootstrap import create_app
+
+    uvicorn.run(
+        create_app(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=True,
+        proxy_headers=False,
+    )
+
+
+async def _relay(settings: Settings) -> None:
+    """Run only the outbox relay (for deployments that separate it from the API)."""
+    from wiser_servicekit import messaging
+    from wiser_servicekit.db import make_engine, make_sessionmaker
+    from wiser_servicekit.logs import setup_logging
+    from wiser_servicekit.outbox import OutboxRelay, asyncpg_dsn
+
+    from .adapters.tables import outbox
+
+    setup_logging("intake-relay", settings.log_level)
+    engine = make_engine(settings.database_url, settings.db_schema, 2)
+    broker = messaging.make_broker(settings.amqp_url, "intake")
+    await broker.connect()
+    relay = OutboxRelay("intake", make_sessionmaker(engine), outbox, broker, asyncpg_dsn(settings.database_url))
+    try:
+        await relay.run()
+    finally:
+        await broker.stop()
+        await engine.dispose()
+
+
+async def _seed(settings: Settings, fixtures: Path) -> None:
+    from .seed import seed_demo
+
+    out = await seed_demo(settings, fixtures)
+    print(json.dumps(out, indent=2))
+
+
+async def _dlq(settings: Settings, action: str) -> None:
+    from wiser_contracts import topology
+    from wiser_servicekit import messaging
+
+    broker = messaging.make_broker(settings.amqp_url, "intake")
+    await broker.connect()
+    try:
+        for sub in topology.INTAKE:
+            if action == "list":
+                print(f"{sub.dlq().name}: {await messaging.parked_count(broker, sub)}")
+            else:
+                print(f"{sub.queue_name}: replayed {await messaging.replay_parked(broker, sub)}")
+    finally:
+        await broker.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m wiser_intake")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="create the intake role and schema, apply migrations")
+    sub.add_parser("serve", help="serve the HTTP API, consumers and outbox relay")
+    sub.add_parser("relay", help="run only the outbox relay")
+    seed = sub.add_parser("seed-demo", help="seed the demo partner and packets (WISER_ENV=dev only)")
+    seed.add_argument(
+        "--fixtures",
+        type=Path,
+        default=Path(os.environ.get("WISER_FIXTURES_DIR", SERVICE_ROOT.parents[2] / "shared" / "fixtures")),
+    )
+    dlq = sub.add_parser("dlq", help="parked messages: list or replay")
+    dlq.add_argument("action", choices=["list", "replay"])
+    args = parser.parse_args(argv)
+    settings = Settings()
+    if args.command == "migrate":
+        _migrate(settings)
+    elif args.command == "serve":
+        _serve(settings)
+    elif args.command == "relay":
+        asyncio.run(_relay(settings))
+    elif args.command == "seed-demo":
+        asyncio.run(_seed(settings, args.fixtures))
+    elif args.command == "dlq":
+        asyncio.run(_dlq(settings, args.action))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""Intake settings (env prefix WISER_INTAKE_; WISER_ENV is shared)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import SettingsConfigDict
+
+from wiser_servicekit.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="WISER_INTAKE_", extra="ignore")
+
+    env: Literal["dev", "test", "staging", "prod"] = Field(
+        default="dev", validation_alias=AliasChoices("WISER_INTAKE_ENV", "WISER_ENV")
+    )
+    service_name: str = "intake"
+    db_schema: str = "intake"
+    database_url: str = "postgresql+asyncpg://wiser_intake@127.0.0.1:5432/wiser"
+    http_port: int = 8001
+    identity_key: str = Field(
+        default="dev-identity-key-change-me-0123456789abcdef",
+        validation_alias=AliasChoices("WISER_INTAKE_IDENTITY_KEY", "WISER_IDENTITY_KEY"),
+    )
+    amqp_url: str = Field(
+        default="amqp://guest:guest@127.0.0.1:5672/",
+        validation_alias=AliasChoices("WISER_INTAKE_AMQP_URL", "WISER_AMQP_URL"),
+    )
+    partner_token_key: str = "dev-partner-token-key-change-me-0123456789"  # noqa: S105 - refused outside dev
+    partner_token_ttl: int = 3600
+    s3_endpoint_url: str | None = "http://127.0.0.1:9000"
+    s3_bucket: str = "wiser-intake-documents"
+    s3_region: str = "us-east-1"
+    s3_access_key: str = "wiser-dev"
+    s3_secret_key: str = "wiser-dev-secret"  # noqa: S105 - local S3 only; real deployments use the AWS chain
+    s3_sse: str = "AES256"
+    letters_url: str = "http://127.0.0.1:8004"
+    at_risk_hours: int = 24
+    housekeeping_interval: float = 30.0
+    demo_partner_id: str = "demo-partner"
+    demo_partner_secret: str = "demo-secret"  # noqa: S105 - only seeded when env=dev
+
+    def secret_values(self) -> list[str]:
+        return [self.identity_key, self.partner_token_key]

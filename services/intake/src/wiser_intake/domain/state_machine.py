@@ -1,0 +1,319 @@
+"""The packet state machine of STATE_MACHINE.md as one table and one pure function.
+
+`decide(packet, trigger)` says what a trigger does to a packet: `Move` (a legal
+transition, with the effects to apply), `Reject` (illegal now or a guard
+failed: a machine-readable code), or `Ignore` (a stale outcome).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from wiser_contracts import messages as m
+from wiser_contracts.messages import ActorType, Outcome, ValidationOutcome
+from wiser_contracts.messages import PacketState as S
+
+# Trigger kinds that are not bus messages.
+RECEIVED = "intake.received"
+OPS_CORRECT = "intake.ops.correct"
+OPS_DISMISS = "intake.ops.dismiss"
+WITHDRAW = "intake.withdraw"
+
+BEFORE_DETERMINATION = frozenset(
+    {S.RECEIVED, S.VALIDATING, S.MANUAL_REVIEW, S.CLINICAL_QUEUE, S.CLINICAL_REVIEW, S.MD_REVIEW}
+)
+
+
+@dataclass(frozen=True)
+class PacketView:
+    """What the rules need to know about a packet."""
+
+    state: S
+    validation_run: int = 0
+    outcome: Outcome | None = None
+    utn: str | None = None
+
+
+@dataclass(frozen=True)
+class Trigger:
+    kind: str
+    actor: m.Actor
+    at: datetime
+    message: m.Message | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Move:
+    transition: str
+    source: S
+    target: S
+    effects: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Reject:
+    code: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Ignore:
+    reason: str
+
+
+Decision = Move | Reject | Ignore
+Guard = Callable[[PacketView, Trigger], str | None]
+
+
+@dataclass(frozen=True)
+class Rule:
+    transition: str
+    sources: frozenset[S]
+    target: S
+    trigger: str
+    roles: frozenset[str] | None = None  # people who may pull it; None: any actor allowed by the trigger
+    guard: Guard | None = None
+    when: Callable[[Trigger], bool] | None = None  # picks among rules sharing a trigger
+
+
+def _validated(t: Trigger) -> m.PacketValidated:
+    assert isinstance(t.message, m.PacketValidated)
+    return t.message
+
+
+def _outcome_is(outcome: ValidationOutcome) -> Callable[[Trigger], bool]:
+    return lambda t: _validated(t).outcome == outcome
+
+
+def _needs_findings(_: PacketView, t: Trigger) -> str | None:
+    return None if _validated(t).findings else "findings must be attached"
+
+
+def _needs_dismissal_reasons(_: PacketView, t: Trigger) -> str | None:
+    return None if _validated(t).dismissal_reasons else "dismissal reason codes must be present"
+
+
+def _corrections_recorded(_: PacketView, t: Trigger) -> str | None:
+    corrections = t.data.get("corrections") or []
+    if not corrections:
+        return "at least one correction is required"
+    if any(not (c.get("reason") or "").strip() for c in corrections):
+        return "every correction needs a reason"
+    return None
+
+
+def _dismissal_from_reference(_: PacketView, t: Trigger) -> str | None:
+    if t.data.get("code") not in (t.data.get("allowed_codes") or ()):
+        return "dismissal reason code is not in the reference list"
+    if not (t.data.get("note") or "").strip():
+        return "a note is required"
+    return None
+
+
+def _reviewer_present(_: PacketView, t: Trigger) -> str | None:
+    return None if getattr(t.message, "reviewer_id", "") else "reviewer required"
+
+
+def _nurse_affirmation(_: PacketView, t: Trigger) -> str | None:
+    d = t.message
+    assert isinstance(d, m.DeterminationRecorded)
+    if d.outcome != Outcome.AFFIRMED:
+        return "a nurse may only affirm; any other outcome needs a medical director"
+    if d.decided_by_role != "clinical_reviewer":
+        return "decided_by_role must be clinical_reviewer"
+    return None
+
+
+def _md_determination(_: PacketView, t: Trigger) -> str | None:
+    d = t.message
+    assert isinstance(d, m.DeterminationRecorded)
+    if d.decided_by_role != "medical_director":
+        return "decided_by_role must be medical_director"
+    if d.outcome == Outcome.DISMISSED:
+        return "clinical review does not dismiss"
+    if d.outcome in (Outcome.NON_AFFIRMED, Outcome.PARTIALLY_AFFIRMED):
+        unmet = [line for line in d.lines if line.outcome == Outcome.NON_AFFIRMED]
+        if not unmet and d.outcome == Outcome.PARTIALLY_AFFIRMED:
+            return "a partial affirmation needs at least one non-affirmed line"
+        if d.outcome == Outcome.NON_AFFIRMED and not d.lines:
+            return "a non-affirmation needs its service lines"
+        if any(not line.reasons for line in unmet):
+            return "every non-affirmed line needs a specific reason per unmet criterion"
+    return None
+
+
+def _escalation_complete(_: PacketView, t: Trigger) -> str | None:
+    e = t.message
+    assert isinstance(e, m.ReviewEscalated)
+    return None if e.rationale.strip() else "recommendation and rationale required"
+
+
+def _note_present(_: PacketView, t: Trigger) -> str | None:
+    r = t.message
+    assert isinstance(r, m.ReviewReturned)
+    return None if r.note.strip() else "a note is required"
+
+
+def _approval(view: PacketView, t: Trigger) -> str | None:
+    a = t.message
+    assert isinstance(a, m.LetterApproved)
+    if not a.approved_by.strip():
+        return "approver required"
+    if a.approved_by.startswith("policy:") and view.outcome != Outcome.AFFIRMED:
+        return "only affirmation letters may be approved by policy; this one needs a person"
+    return None
+
+
+def _rejection_reason(_: PacketView, t: Trigger) -> str | None:
+    r = t.message
+    assert isinstance(r, m.LetterRejected)
+    return None if r.reason.strip() else "reason required"
+
+
+def _withdraw_actor(_: PacketView, t: Trigger) -> str | None:
+    if t.actor.type == ActorType.PARTNER:
+        return None
+    return None if "supervisor" in t.actor.roles else "only the requester or a supervisor may withdraw"
+
+
+OPS = frozenset({"ops_tier1", "ops_tier2", "supervisor"})
+OPS_SENIOR = frozenset({"ops_tier2", "supervisor"})
+
+RULES: tuple[Rule, ...] = (
+    Rule("T1", frozenset({S.RECEIVED}), S.VALIDATING, RECEIVED),
+    Rule(
+        "T2",
+        frozenset({S.VALIDATING}),
+        S.CLINICAL_QUEUE,
+        m.PacketValidated.TYPE,
+        when=_outcome_is(ValidationOutcome.PASSED),
+    ),
+    Rule(
+        "T3",
+        frozenset({S.VALIDATING}),
+        S.MANUAL_REVIEW,
+        m.PacketValidated.TYPE,
+        guard=_needs_findings,
+        when=_outcome_is(ValidationOutcome.NEEDS_CORRECTION),
+    ),
+    Rule(
+        "T4",
+        frozenset({S.VALIDATING}),
+        S.DETERMINED,
+        m.PacketValidated.TYPE,
+        guard=_needs_dismissal_reasons,
+        when=_outcome_is(ValidationOutcome.DISMISS),
+    ),
+    Rule("T5", frozenset({S.MANUAL_REVIEW}), S.VALIDATING, OPS_CORRECT, roles=OPS, guard=_corrections_recorded),
+    Rule(
+        "T6", frozenset({S.MANUAL_REVIEW}), S.DETERMINED, OPS_DISMISS, roles=OPS_SENIOR, guard=_dismissal_from_reference
+    ),
+    Rule("T7", frozenset({S.CLINICAL_QUEUE}), S.CLINICAL_REVIEW, m.ReviewAssigned.TYPE, guard=_reviewer_present),
+    Rule("T8", frozenset({S.CLINICAL_REVIEW}), S.CLINICAL_QUEUE, m.ReviewReleased.TYPE),
+    Rule("T9", frozenset({S.CLINICAL_REVIEW}), S.DETERMINED, m.DeterminationRecorded.TYPE, guard=_nurse_affirmation),
+    Rule("T10", frozenset({S.CLINICAL_REVIEW}), S.MD_REVIEW, m.ReviewEscalated.TYPE, guard=_escalation_complete),
+    Rule("T11", frozenset({S.MD_REVIEW}), S.DETERMINED, m.DeterminationRecorded.TYPE, guard=_md_determination),
+    Rule("T12", frozenset({S.MD_REVIEW}), S.CLINICAL_REVIEW, m.ReviewReturned.TYPE, guard=_note_present),
+    Rule("T13", frozenset({S.DETERMINED}), S.LETTER_REVIEW, m.LetterDrafted.TYPE),
+    Rule("T14", frozenset({S.LETTER_REVIEW}), S.DELIVERING, m.LetterApproved.TYPE, guard=_approval),
+    Rule("T15", frozenset({S.LETTER_REVIEW}), S.DETERMINED, m.LetterRejected.TYPE, guard=_rejection_reason),
+    Rule("T16", frozenset({S.DELIVERING}), S.CLOSED, m.DeliveryCompleted.TYPE),
+    Rule("T17", frozenset({S.DELIVERING}), S.DELIVERY_FAILED, m.DeliveryFailed.TYPE),
+    Rule("T18", frozenset({S.DELIVERY_FAILED}), S.DELIVERING, m.RetryDelivery.TYPE, roles=OPS_SENIOR),
+    Rule("T19", BEFORE_DETERMINATION, S.CLOSED, WITHDRAW, guard=_withdraw_actor),
+    Rule("T19", BEFORE_DETERMINATION, S.CLOSED, m.WithdrawPacket.TYPE, roles=frozenset({"supervisor"})),
+)
+
+TRIGGERS = frozenset(r.trigger for r in RULES)
+
+
+def legal_transitions() -> list[tuple[str, S, S]]:
+    """Every (id, from, to) the table allows."""
+    return sorted({(r.transition, s, r.target) for r in RULES for s in r.sources}, key=lambda x: (x[0], x[1]))
+
+
+def _effects(rule: Rule, view: PacketView, t: Trigger) -> dict[str, Any]:
+    fx: dict[str, Any] = {}
+    if rule.target == S.VALIDATING:
+        fx["validation_run"] = view.validation_run + 1
+    if rule.transition == "T4":
+        v = _validated(t)
+        reasons = [{"code": r.code, "reason": r.reason} for r in v.dismissal_reasons]
+        fx["determination"] = {
+            "outcome": Outcome.DISMISSED.value,
+            "decided_by": t.actor.id,
+            "decided_at": t.at.isoformat(),
+            "lines": [],
+        }
+        fx["dismissal"] = {"code": reasons[0]["code"], "reason": reasons[0]["reason"], "all": reasons}
+    elif rule.transition == "T6":
+        code, reason = t.data["code"], t.data.get("reason_text") or ""
+        fx["determination"] = {
+            "outcome": Outcome.DISMISSED.value,
+            "decided_by": t.actor.id,
+            "decided_at": t.at.isoformat(),
+            "lines": [],
+        }
+        fx["dismissal"] = {
+            "code": code,
+            "reason": reason,
+            "note": t.data.get("note"),
+            "all": [{"code": code, "reason": reason}],
+        }
+    elif rule.transition in ("T9", "T11"):
+        d = t.message
+        assert isinstance(d, m.DeterminationRecorded)
+        fx["determination"] = {
+            "outcome": d.outcome.value,
+            "decided_by": d.decided_by,
+            "decided_by_role": d.decided_by_role,
+            "decided_at": d.decided_at.isoformat(),
+            "lines": [ln.model_dump(mode="json") for ln in d.lines],
+            "rationale": d.rationale,
+        }
+    elif rule.transition == "T16":
+        fx["closure_reason"] = "delivered"
+    elif rule.transition == "T19":
+        fx["closure_reason"] = "withdrawn"
+    return fx
+
+
+def decide(view: PacketView, trigger: Trigger) -> Decision:
+    """What `trigger` does to a packet in `view`'s state."""
+    if trigger.kind not in TRIGGERS:
+        return Reject("UNKNOWN_TRIGGER", f"{trigger.kind} moves no packet")
+    if trigger.kind == m.PacketValidated.TYPE:
+        run = _validated(trigger).run
+        if run < view.validation_run:
+            return Ignore(f"validation run {run} is older than the current run {view.validation_run}")
+        if run > view.validation_run:
+            return Reject("UNKNOWN_VALIDATION_RUN", f"run {run} was never requested")
+    candidates = [r for r in RULES if r.trigger == trigger.kind and (r.when is None or r.when(trigger))]
+    rule = next((r for r in candidates if view.state in r.sources), None)
+    if rule is None:
+        return Reject("ILLEGAL_TRANSITION", f"{trigger.kind} is not allowed in state {view.state.value}")
+    if rule.roles is not None and trigger.actor.type == ActorType.USER and not (set(trigger.actor.roles) & rule.roles):
+        return Reject("ROLE_FORBIDDEN", f"{rule.transition} needs one of {sorted(rule.roles)}")
+    if rule.guard is not None:
+        problem = rule.guard(view, trigger)
+        if problem:
+            return Reject("GUARD_FAILED", f"{rule.transition}: {problem}")
+    if rule.target == S.DETERMINED and rule.transition in ("T4", "T6", "T9", "T11") and view.outcome is not None:
+        return Reject("ALREADY_DETERMINED", "a determination is never changed; a new decision needs a resubmission")
+    return Move(rule.transition, view.state, rule.target, _effects(rule, view, trigger))
+
+
+def decide_utn(view: PacketView, utn: str) -> Move | Reject | Ignore:
+    """Whether the MAC's UTN can be added: exactly once, after an affirmation or non-affirmation."""
+    if view.utn == utn:
+        return Ignore("UTN already recorded")
+    if view.utn is not None:
+        return Reject("UTN_ALREADY_ASSIGNED", "the UTN is added exactly once")
+    if view.outcome is None or view.outcome == Outcome.DISMISSED:
+        return Reject("NO_DETERMINATION", "a UTN is issued only for an affirmation or non-affirmation")
+    return Move("UTN", view.state, view.state, {"utn": utn})

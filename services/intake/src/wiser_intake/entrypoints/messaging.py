@@ -1,0 +1,92 @@
+"""Bus entrypoints: every outcome event that moves a packet (T2–T4, T7–T18) and intake's commands."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import update
+
+from wiser_contracts import messages as m
+from wiser_contracts import topology
+from wiser_servicekit.outbox import record_in_inbox
+
+from ..adapters.tables import inbox, packets
+from ..domain import state_machine as sm
+from ..usecases.context import Intake
+from ..usecases.transitions import apply_bus_trigger, assign_utn
+
+log = logging.getLogger("wiser.intake.messaging")
+
+
+def _system(producer: str) -> m.Actor:
+    return m.Actor(type=m.ActorType.SYSTEM, id=producer or "unknown")
+
+
+def trigger_for(message: m.Message) -> sm.Trigger:
+    """Turn an outcome event or command into a state-machine trigger (actor and reason)."""
+    actor, reason = _system(message.producer), None
+    if isinstance(message, m.PacketValidated):
+        reason = f"validation run {message.run}: {message.outcome.value}"
+    elif isinstance(message, m.ReviewAssigned):
+        reason = f"assigned to {message.reviewer_id}"
+    elif isinstance(message, m.ReviewReleased):
+        reason = message.reason
+    elif isinstance(message, m.ReviewEscalated):
+        reason = message.rationale
+    elif isinstance(message, m.ReviewReturned):
+        reason = message.note
+    elif isinstance(message, m.DeterminationRecorded):
+        actor = m.Actor(type=m.ActorType.USER, id=message.decided_by, roles=(message.decided_by_role,))
+        reason = message.outcome.value
+    elif isinstance(message, m.LetterApproved):
+        reason = f"approved by {message.approved_by}"
+    elif isinstance(message, m.LetterRejected):
+        reason = message.reason
+    elif isinstance(message, m.DeliveryFailed):
+        reason = f"{message.channel}: {message.error}"
+    elif isinstance(message, m.RetryDelivery):
+        actor = m.Actor(type=m.ActorType.USER, id=message.requested_by, roles=message.requested_by_roles)
+    elif isinstance(message, m.WithdrawPacket):
+        actor = m.Actor(type=m.ActorType.USER, id=message.requested_by, roles=message.requested_by_roles)
+        reason = message.reason
+    return sm.Trigger(kind=message.type, actor=actor, at=message.occurred_at, message=message, reason=reason)
+
+
+def make_handlers(ctx: Intake) -> list[tuple[topology.Subscription, Callable[[Any], Awaitable[None]]]]:
+    handlers: list[tuple[topology.Subscription, Callable[[Any], Awaitable[None]]]] = []
+    for sub in topology.INTAKE:
+        handlers.append((sub, _handler(ctx, sub)))
+    return handlers
+
+
+def _handler(ctx: Intake, sub: topology.Subscription) -> Callable[[Any], Awaitable[None]]:
+    async def handle(message: m.Message) -> None:
+        if message.packet_id is None:
+            log.warning("message without packet id ignored", extra={"message_id": str(message.message_id)})
+            return
+        if isinstance(message, m.UtnAssigned):
+            result = await assign_utn(ctx.sessions, sub.queue_name, message)
+        elif isinstance(message, m.LetterDrafted):
+            result = await apply_bus_trigger(ctx.sessions, sub.queue_name, message, trigger_for(message))
+            await _remember_letter(ctx, message)
+        else:
+            result = await apply_bus_trigger(ctx.sessions, sub.queue_name, message, trigger_for(message))
+        log.info(
+            "trigger handled",
+            extra={"queue": sub.queue_name, "message_id": str(message.message_id), "result": type(result).__name__},
+        )
+
+    return handle
+
+
+async def _remember_letter(ctx: Intake, message: m.LetterDrafted) -> None:
+    """Keep the letter's id so partners can fetch it (once per message)."""
+    async with ctx.sessions() as session, session.begin():
+        if not await record_in_inbox(session, inbox, message.message_id, "intake.letters"):
+            return
+        entry = [{"letter_id": str(message.letter_id), "kind": message.kind, "version": message.letter_version}]
+        await session.execute(
+            update(packets).where(packets.c.id == message.packet_id).values(letters=packets.c.letters.op("||")(entry))
+        )

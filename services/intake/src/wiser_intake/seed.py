@@ -1,0 +1,145 @@
+"""Demo data for `make run` (dev only): the demo partner and a few packets from shared/fixtures."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from wiser_servicekit.db import make_engine, make_sessionmaker
+
+from .adapters.partners import upsert_partner
+from .adapters.storage import DocumentStore
+from .config import Settings
+from .domain.packet import PacketIn
+from .usecases import packets as uc
+from .usecases.context import Intake
+
+
+def demo_pdf(title: str) -> bytes:
+    from reportlab.lib.pagesizes import letter
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=letter)
+    c.setFont("Helvetica-Bold", 14)
+    c.drawString(72, 720, "Clinical documentation (synthetic demo)")
+    c.setFont("Helvetica", 11)
+    c.drawString(72, 696, title)
+    c.drawString(72, 672, "Conservative care for 6 weeks without relief. Requesting prior authorization.")
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def fixture_packet(
+    ben: dict[str, Any], prac: dict[str, Any], fac: dict[str, Any], code: str, dx: str, ref: str, **over: Any
+) -> dict[str, Any]:
+    packet = {
+        "external_ref": ref,
+        "submission_type": "initial",
+        "previous_utn": None,
+        "review_type": "standard",
+        "expedited_reason": None,
+        "state": fac["state"],
+        "place_of_service": fac.get("place_of_service", "22"),
+        "type_of_bill": "131",
+        "beneficiary": {
+            "mbi": ben["mbi"],
+            "first_name": ben["first_name"],
+            "last_name": ben["last_name"],
+            "date_of_birth": ben["date_of_birth"],
+            "gender": ben["gender"],
+            "address": {"line1": "1 Main St", "city": "Newark", "state": ben["state"], "zip": "07102"},
+        },
+        "practitioner": {
+            "npi": prac["npi"],
+            "ptan": prac["ptan"],
+            "first_name": prac["first_name"],
+            "last_name": prac["last_name"],
+            "fax": "+12015550100",
+            "email": "office@example.org",
+            "address": {"line1": "2 Elm St", "city": "Newark", "state": prac["state"], "zip": "07102"},
+        },
+        "facility": {"name": fac["name"], "npi": fac["npi"], "ccn": fac["ccn"]},
+        "requester": {"name": "Front Desk", "phone": "+12015550101", "fax": "+12015550100", "email": "pa@example.org"},
+        "services": [
+            {
+                "code": code,
+                "units": 1,
+                "modifiers": [],
+                "date_of_service": (date.today() + timedelta(days=21)).isoformat(),
+            }
+        ],
+        "diagnosis_codes": [dx],
+    }
+    packet.update(over)
+    return packet
+
+
+async def seed_demo(settings: Settings, fixtures: Path) -> dict[str, Any]:
+    if settings.env != "dev":
+        raise SystemExit("seed-demo runs only with WISER_ENV=dev")
+    bens = json.loads((fixtures / "beneficiaries.json").read_text())["beneficiaries"]
+    provs = json.loads((fixtures / "providers.json").read_text())
+    engine = make_engine(settings.database_url, settings.db_schema, 2)
+    sessions = make_sessionmaker(engine)
+    store = DocumentStore(
+        settings.s3_bucket,
+        settings.s3_endpoint_url,
+        settings.s3_region,
+        settings.s3_access_key,
+        settings.s3_secret_key,
+        settings.s3_sse or None,
+    )
+    await store.ensure_bucket()
+    ctx = Intake(settings=settings, sessions=sessions, store=store)
+    try:
+        async with sessions() as session, session.begin():
+            await upsert_partner(session, settings.demo_partner_id, "Demo partner (dev)", settings.demo_partner_secret)
+        by_state = {f["state"]: f for f in provs["facilities"]}
+        pracs = {p["state"]: p for p in provs["practitioners"]}
+        seeds = []
+        for i, ben in enumerate(b for b in bens if b.get("status") == "eligible"):
+            if ben["state"] not in by_state or ben["state"] not in pracs or i >= 4:
+                continue
+            seeds.append(
+                fixture_packet(ben, pracs[ben["state"]], by_state[ben["state"]], "64581", "N39.41", f"DEMO-{i + 1}")
+            )
+        if seeds:
+            broken = json.loads(json.dumps(seeds[0]))
+            broken["beneficiary"]["mbi"] = broken["beneficiary"]["mbi"][:-1] + "O"
+            broken["external_ref"] = "DEMO-MBI-TYPO"
+            seeds.append(broken)
+        created = []
+        for p in seeds:
+            packet = PacketIn.model_validate(p)
+            pdf = demo_pdf(f"Request {p['external_ref']}")
+            doc = uc.IncomingDocument(
+                document_id=uuid.uuid4(),
+                filename="clinical-note.pdf",
+                content_type="application/pdf",
+                size=len(pdf),
+                sha256=hashlib.sha256(pdf).hexdigest(),
+                category="clinical",
+                fileobj=io.BytesIO(pdf),
+            )
+            _, summary = await uc.submit_packet(
+                ctx,
+                settings.demo_partner_id,
+                packet,
+                [doc],
+                idempotency_key=f"seed-{p['external_ref']}",
+                req_hash=f"seed-{p['external_ref']}",
+            )
+            created.append({"external_ref": p["external_ref"], **summary})
+        return {
+            "partner": {"client_id": settings.demo_partner_id, "client_secret": settings.demo_partner_secret},
+            "packets": created,
+        }
+    finally:
+        await engine.dispose()

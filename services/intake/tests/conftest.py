@@ -1,0 +1,133 @@
+"""Intake test fixtures: a migrated intake on the run's isolated infrastructure."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from wiser_intake.adapters.partners import upsert_partner
+from wiser_intake.bootstrap import create_app
+from wiser_intake.cli import SERVICE_ROOT
+from wiser_intake.config import Settings
+from wiser_servicekit.migrate import migrate
+from wiser_servicekit.testing import Infra
+
+FIXTURES = Path(__file__).resolve().parents[4] / "shared" / "fixtures"
+
+
+def intake_settings(infra: Infra, **over: Any) -> Settings:
+    values: dict[str, Any] = {
+        "env": "test",
+        "database_url": infra.sqlalchemy_url("wiser_intake"),
+        "database_admin_url": infra.sqlalchemy_url(),
+        "amqp_url": infra.amqp_url,
+        "s3_endpoint_url": infra.s3_url,
+        "s3_bucket": f"intake-{infra.run_id}",
+        "otel_exporter": "memory",
+        "housekeeping_interval": 3600,
+    }
+    values.update(over)
+    return Settings(**values)
+
+
+@pytest.fixture(scope="session")
+async def settings(infra: Infra) -> Settings:
+    s = intake_settings(infra)
+    await asyncio.to_thread(migrate, s, SERVICE_ROOT)
+    return s
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[Any]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture(scope="session")
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://intake") as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def ctx(app: Any) -> Any:
+    return app.state.intake
+
+
+async def make_partner(ctx: Any, client: httpx.AsyncClient, rate: int = 60000) -> dict[str, str]:
+    client_id, secret = f"partner-{uuid.uuid4().hex[:8]}", "s3cret-" + uuid.uuid4().hex
+    async with ctx.sessions() as session, session.begin():
+        await upsert_partner(session, client_id, "Test partner", secret, rate)
+    r = await client.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": client_id,
+                                                 "client_secret": secret})
+    assert r.status_code == 200, r.text
+    return {"client_id": client_id, "Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+@pytest.fixture(scope="session")
+async def partner(ctx: Any, client: httpx.AsyncClient) -> dict[str, str]:
+    return await make_partner(ctx, client)
+
+
+def fixtures() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    b = json.loads((FIXTURES / "beneficiaries.json").read_text())["beneficiaries"]
+    p = json.loads((FIXTURES / "providers.json").read_text())
+    return ({x["last_name"]: x for x in b}, {x["last_name"]: x for x in p["practitioners"]},
+            {x["state"]: x for x in p["facilities"]})
+
+
+def packet_json(ben: str = "Quillon", prac: str = "Brightwater", state: str = "NJ", code: str = "64581",
+                dx: str = "N39.41", **over: Any) -> dict[str, Any]:
+    bens, pracs, facs = fixtures()
+    b, p, f = bens[ben], pracs[prac], facs[state]
+    packet: dict[str, Any] = {
+        "external_ref": "T-" + uuid.uuid4().hex[:10], "submission_type": "initial", "previous_utn": None,
+        "review_type": "standard", "expedited_reason": None, "state": state,
+        "place_of_service": f["place_of_service"], "type_of_bill": "131",
+        "beneficiary": {"mbi": b["mbi"], "first_name": b["first_name"], "last_name": b["last_name"],
+                        "date_of_birth": b["date_of_birth"], "gender": b["gender"],
+                        "address": {"line1": "1 Main St", "city": "Newark", "state": b["state"], "zip": "07102"}},
+        "practitioner": {"npi": p["npi"], "ptan": p["ptan"], "first_name": p["first_name"],
+                         "last_name": p["last_name"], "fax": "+12015550100", "email": "office@example.org",
+                         "address": {"line1": "2 Elm St", "city": "Newark", "state": p["state"], "zip": "07102"}},
+        "facility": {"name": f["name"], "npi": f["npi"], "ccn": f["ccn"]},
+        "requester": {"name": "Front Desk", "phone": "+12015550101", "fax": "+12015550100",
+                      "email": "pa@example.org"},
+        "services": [{"code": code, "units": 1, "modifiers": [],
+                      "date_of_service": (date.today() + timedelta(days=30)).isoformat()}],
+        "diagnosis_codes": [dx],
+    }
+    packet.update(over)
+    return packet
+
+
+def tiny_pdf() -> bytes:
+    return (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >>"
+            b" endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+
+
+@pytest.fixture
+def build_packet() -> Any:
+    return packet_json
+
+
+@pytest.fixture
+def pdf_bytes() -> bytes:
+    return tiny_pdf()
+
+
+@pytest.fixture
+def new_partner(ctx: Any, client: httpx.AsyncClient) -> Any:
+    async def make(rate: int = 60000) -> dict[str, str]:
+        return await make_partner(ctx, client, rate)
+
+    return make

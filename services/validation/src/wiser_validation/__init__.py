@@ -1,0 +1,1 @@
+"""wiser_validation: not built yet. Its subscriptions are declared in wiser_contracts.topology; nothing here runs."""
