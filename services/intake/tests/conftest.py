@@ -45,20 +45,20 @@ async def settings(infra: Infra) -> Settings:
     return s
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def app(settings: Settings) -> AsyncIterator[Any]:
     application = create_app(settings)
     async with application.router.lifespan_context(application):
         yield application
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://intake") as c:
         yield c
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ctx(app: Any) -> Any:
     return app.state.intake
 
@@ -67,13 +67,14 @@ async def make_partner(ctx: Any, client: httpx.AsyncClient, rate: int = 60000) -
     client_id, secret = f"partner-{uuid.uuid4().hex[:8]}", "s3cret-" + uuid.uuid4().hex
     async with ctx.sessions() as session, session.begin():
         await upsert_partner(session, client_id, "Test partner", secret, rate)
-    r = await client.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": client_id,
-                                                 "client_secret": secret})
+    r = await client.post(
+        "/oauth/token", data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+    )
     assert r.status_code == 200, r.text
     return {"client_id": client_id, "Authorization": f"Bearer {r.json()['access_token']}"}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def partner(ctx: Any, client: httpx.AsyncClient) -> dict[str, str]:
     return await make_partner(ctx, client)
 
@@ -81,29 +82,59 @@ async def partner(ctx: Any, client: httpx.AsyncClient) -> dict[str, str]:
 def fixtures() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     b = json.loads((FIXTURES / "beneficiaries.json").read_text())["beneficiaries"]
     p = json.loads((FIXTURES / "providers.json").read_text())
-    return ({x["last_name"]: x for x in b}, {x["last_name"]: x for x in p["practitioners"]},
-            {x["state"]: x for x in p["facilities"]})
+    return (
+        {x["last_name"]: x for x in b},
+        {x["last_name"]: x for x in p["practitioners"]},
+        {x["state"]: x for x in p["facilities"]},
+    )
 
 
-def packet_json(ben: str = "Quillon", prac: str = "Brightwater", state: str = "NJ", code: str = "64581",
-                dx: str = "N39.41", **over: Any) -> dict[str, Any]:
+def packet_json(
+    ben: str = "Quillon",
+    prac: str = "Brightwater",
+    state: str = "NJ",
+    code: str = "64581",
+    dx: str = "N39.41",
+    **over: Any,
+) -> dict[str, Any]:
     bens, pracs, facs = fixtures()
     b, p, f = bens[ben], pracs[prac], facs[state]
     packet: dict[str, Any] = {
-        "external_ref": "T-" + uuid.uuid4().hex[:10], "submission_type": "initial", "previous_utn": None,
-        "review_type": "standard", "expedited_reason": None, "state": state,
-        "place_of_service": f["place_of_service"], "type_of_bill": "131",
-        "beneficiary": {"mbi": b["mbi"], "first_name": b["first_name"], "last_name": b["last_name"],
-                        "date_of_birth": b["date_of_birth"], "gender": b["gender"],
-                        "address": {"line1": "1 Main St", "city": "Newark", "state": b["state"], "zip": "07102"}},
-        "practitioner": {"npi": p["npi"], "ptan": p["ptan"], "first_name": p["first_name"],
-                         "last_name": p["last_name"], "fax": "+12015550100", "email": "office@example.org",
-                         "address": {"line1": "2 Elm St", "city": "Newark", "state": p["state"], "zip": "07102"}},
+        "external_ref": "T-" + uuid.uuid4().hex[:10],
+        "submission_type": "initial",
+        "previous_utn": None,
+        "review_type": "standard",
+        "expedited_reason": None,
+        "state": state,
+        "place_of_service": f["place_of_service"],
+        "type_of_bill": "131",
+        "beneficiary": {
+            "mbi": b["mbi"],
+            "first_name": b["first_name"],
+            "last_name": b["last_name"],
+            "date_of_birth": b["date_of_birth"],
+            "gender": b["gender"],
+            "address": {"line1": "1 Main St", "city": "Newark", "state": b["state"], "zip": "07102"},
+        },
+        "practitioner": {
+            "npi": p["npi"],
+            "ptan": p["ptan"],
+            "first_name": p["first_name"],
+            "last_name": p["last_name"],
+            "fax": "+12015550100",
+            "email": "office@example.org",
+            "address": {"line1": "2 Elm St", "city": "Newark", "state": p["state"], "zip": "07102"},
+        },
         "facility": {"name": f["name"], "npi": f["npi"], "ccn": f["ccn"]},
-        "requester": {"name": "Front Desk", "phone": "+12015550101", "fax": "+12015550100",
-                      "email": "pa@example.org"},
-        "services": [{"code": code, "units": 1, "modifiers": [],
-                      "date_of_service": (date.today() + timedelta(days=30)).isoformat()}],
+        "requester": {"name": "Front Desk", "phone": "+12015550101", "fax": "+12015550100", "email": "pa@example.org"},
+        "services": [
+            {
+                "code": code,
+                "units": 1,
+                "modifiers": [],
+                "date_of_service": (date.today() + timedelta(days=30)).isoformat(),
+            }
+        ],
         "diagnosis_codes": [dx],
     }
     packet.update(over)
@@ -111,8 +142,10 @@ def packet_json(ben: str = "Quillon", prac: str = "Brightwater", state: str = "N
 
 
 def tiny_pdf() -> bytes:
-    return (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >>"
-            b" endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+    return (
+        b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >>"
+        b" endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+    )
 
 
 @pytest.fixture
@@ -131,3 +164,47 @@ def new_partner(ctx: Any, client: httpx.AsyncClient) -> Any:
         return await make_partner(ctx, client, rate)
 
     return make
+
+
+@pytest.fixture(scope="module")
+async def bus(settings: Settings) -> AsyncIterator[Any]:
+    """Publish contract messages onto the run's broker, as their producers will."""
+    from wiser_servicekit import messaging
+
+    broker = messaging.make_broker(settings.amqp_url, "test-producer")
+    await broker.connect()
+
+    class Bus:
+        async def publish(self, message: Any) -> None:
+            await messaging.publish_message(broker, message)
+
+    yield Bus()
+    await broker.stop()
+
+
+@pytest.fixture
+def staff(settings: Settings) -> Any:
+    """Authorization headers carrying a gateway identity token for the given roles."""
+    from wiser_servicekit.identity import issue_identity_token
+
+    def headers(*roles: str, user: str = "u-test", ttl: int = 120, key: str | None = None) -> dict[str, str]:
+        token = issue_identity_token(key or settings.identity_key, user, roles, ttl=ttl)
+        return {"Authorization": f"Bearer {token}"}
+
+    return headers
+
+
+@pytest.fixture
+def wait_state(ctx: Any) -> Any:
+    """Poll the packet until it reaches `state` (or fail)."""
+    from wiser_intake.usecases.packets import packet_detail
+    from wiser_servicekit.testing import eventually
+
+    async def wait(packet_id: Any, state: str, timeout: float = 20.0) -> dict[str, Any]:
+        async def check() -> dict[str, Any] | None:
+            d = await packet_detail(ctx, uuid.UUID(str(packet_id)))
+            return d if d["state"] == state else None
+
+        return await eventually(check, timeout)  # type: ignore[return-value]
+
+    return wait

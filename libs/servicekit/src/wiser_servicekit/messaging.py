@@ -54,6 +54,7 @@ def subscribe(
         channel=Channel(prefetch_count=prefetch),
         title=f"{sub.queue_name}:consume",
         description=sub.message.__doc__,
+        decoder=_raw_body,
     )
     async def consume(msg: RabbitMessage) -> None:
         raw = msg.raw_message
@@ -107,6 +108,11 @@ def subscribe(
         await msg.ack()
 
 
+async def _raw_body(msg: Any) -> bytes:
+    # We parse bodies ourselves (into the contract type), so junk can be parked instead of failing in FastStream.
+    return msg.body  # type: ignore[no-any-return]
+
+
 def _safe_error(e: BaseException) -> str:
     # Errors name fields and types, not values: pydantic's own text includes input values.
     if isinstance(e, ValidationError):
@@ -139,31 +145,46 @@ async def declare_failure_topology(broker: RabbitBroker, subs: tuple[Subscriptio
         await dlq.bind(dlx, routing_key=sub.queue_name)
 
 
+async def _fresh_queue(broker: RabbitBroker, name: str) -> Any:
+    """A passive declaration on a new channel: current counts, no cached objects."""
+    connection = broker._connection  # noqa: SLF001 - FastStream exposes no public accessor
+    if connection is None:
+        raise RuntimeError("broker not connected")
+    channel = await connection.channel()
+    return channel, await channel.declare_queue(name, passive=True)
+
+
 async def replay_parked(broker: RabbitBroker, sub: Subscription, limit: int = 1000) -> int:
     """Move parked messages back onto their queue (operator action after a fix)."""
-    queue = await broker.declare_queue(sub.dlq())
+    channel, queue = await _fresh_queue(broker, sub.dlq().name)
     moved = 0
-    while moved < limit:
-        incoming = await queue.get(fail=False, no_ack=False)
-        if incoming is None:
-            break
-        headers = {k: v for k, v in (incoming.headers or {}).items() if not k.startswith("x-wiser-")}
-        await broker.publish(
-            incoming.body,
-            queue=RabbitQueue(sub.queue_name, declare=False),
-            headers=headers,
-            message_id=incoming.message_id,
-            content_type="application/json",
-            persist=True,
-        )
-        await incoming.ack()
-        moved += 1
+    try:
+        while moved < limit:
+            incoming = await queue.get(fail=False, no_ack=False)
+            if incoming is None:
+                break
+            headers = {k: v for k, v in (incoming.headers or {}).items() if not k.startswith("x-wiser-")}
+            await broker.publish(
+                incoming.body,
+                queue=RabbitQueue(sub.queue_name, declare=False),
+                headers=headers,
+                message_id=incoming.message_id,
+                content_type="application/json",
+                persist=True,
+            )
+            await incoming.ack()
+            moved += 1
+    finally:
+        await channel.close()
     return moved
 
 
 async def parked_count(broker: RabbitBroker, sub: Subscription) -> int:
-    queue = await broker.declare_queue(sub.dlq())
-    return int(queue.declaration_result.message_count or 0)
+    channel, queue = await _fresh_queue(broker, sub.dlq().name)
+    try:
+        return int(queue.declaration_result.message_count or 0)
+    finally:
+        await channel.close()
 
 
 async def publish_message(broker: RabbitBroker, message: Message) -> None:

@@ -7,7 +7,14 @@ from typing import Literal
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEMO_SECRETS = frozenset({"demo-secret", "demo-password", "dev-identity-key-change-me-0123456789abcdef", "dev-partner-token-key-change-me-0123456789"})
+DEMO_SECRETS = frozenset(
+    {
+        "demo-secret",
+        "demo-password",
+        "dev-identity-key-change-me-0123456789abcdef",
+        "dev-partner-token-key-change-me-0123456789",
+    }
+)
 
 
 class ServiceSettings(BaseSettings):

@@ -20,8 +20,8 @@ import shutil
 import socket
 import subprocess
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
@@ -39,6 +39,20 @@ class Infra:
     amqp_url: str
     s3_url: str
     run_id: str
+    _vhost: Callable[[str], str | None] | None = field(default=None, repr=False, compare=False)
+    _cleanups: list[Callable[[], None]] = field(default_factory=list, repr=False, compare=False)
+
+    def derive(self, suffix: str) -> Infra:
+        """Another isolated database and vhost on the same servers (for tests that need a system of their own)."""
+        run_id = f"{self.run_id}_{suffix}"
+        database = f"wiser_test_{run_id}"
+        admin_dsn = f"postgresql://{self.pg_user}@{self.pg_host}:{self.pg_port}/postgres"
+        _run_in_thread(_create_db(admin_dsn, database))
+        self._cleanups.append(lambda: _run_in_thread(_drop_db(admin_dsn, database)))
+        amqp_url = self.amqp_url
+        if self._vhost is not None:
+            amqp_url = self._vhost(f"wiser-test-{run_id}") or self.amqp_url
+        return replace(self, database=database, amqp_url=amqp_url, run_id=run_id)
 
     def sqlalchemy_url(self, user: str | None = None) -> str:
         return f"postgresql+asyncpg://{self._login(user)}@{self.pg_host}:{self.pg_port}/{self.database}"
@@ -81,6 +95,24 @@ def _rabbitmqctl(*args: str) -> bool:
     return subprocess.run([tool, *args], capture_output=True, timeout=60).returncode == 0  # noqa: S603
 
 
+def _run_in_thread(coro: object) -> None:
+    import threading
+
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(coro)  # type: ignore[arg-type]
+        except BaseException as e:
+            errors.append(e)
+
+    t = threading.Thread(target=target)
+    t.start()
+    t.join()
+    if errors:
+        raise errors[0]
+
+
 async def _create_db(admin_dsn: str, name: str) -> None:
     conn = await asyncpg.connect(admin_dsn)
     try:
@@ -108,11 +140,18 @@ def infra() -> Iterator[Infra]:
         from testcontainers.postgres import PostgresContainer
         from testcontainers.rabbitmq import RabbitMqContainer
 
-        pg = PostgresContainer("postgres:16-alpine", username="postgres", password="postgres", dbname="postgres")
+        pg = PostgresContainer("postgres:16-alpine", username="postgres", password="postgres", dbname="postgres")  # noqa: S106
         pg.start()
         mq = RabbitMqContainer("rabbitmq:3.13-alpine")
         mq.start()
         containers = [pg, mq]
+
+        def vhost_in_container(name: str) -> str | None:
+            mq.exec(["rabbitmqctl", "add_vhost", name])
+            mq.exec(["rabbitmqctl", "set_permissions", "-p", name, "guest", ".*", ".*", ".*"])
+            return _with_vhost(amqp_url, name)
+
+        make_vhost = vhost_in_container
         pg_host, pg_port, pg_user = pg.get_container_host_ip(), int(pg.get_exposed_port(5432)), "postgres:postgres"
         amqp_url = f"amqp://guest:guest@{mq.get_container_host_ip()}:{mq.get_exposed_port(5672)}/"
     else:
@@ -128,6 +167,15 @@ def infra() -> Iterator[Infra]:
             "set_permissions", "-p", vhost, user, ".*", ".*", ".*"
         )
         amqp_url = _with_vhost(base_amqp, vhost) if vhost_created else base_amqp
+        extra_vhosts: list[str] = []
+
+        def vhost_local(name: str) -> str | None:
+            if _rabbitmqctl("add_vhost", name) and _rabbitmqctl("set_permissions", "-p", name, user, ".*", ".*", ".*"):
+                extra_vhosts.append(name)
+                return _with_vhost(base_amqp, name)
+            return None
+
+        make_vhost = vhost_local
     database = f"wiser_test_{run_id}"
     admin_dsn = f"postgresql://{pg_user}@{pg_host}:{pg_port}/postgres"
     asyncio.run(_create_db(admin_dsn, database))
@@ -140,14 +188,23 @@ def infra() -> Iterator[Infra]:
         moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         moto.start()
         s3_url = f"http://127.0.0.1:{port}"
+    cleanups: list[Callable[[], None]] = []
     try:
-        yield Infra(pg_host, pg_port, pg_user, database, amqp_url, s3_url, run_id)
+        yield Infra(pg_host, pg_port, pg_user, database, amqp_url, s3_url, run_id, make_vhost, cleanups)
     finally:
+        for cleanup in cleanups:
+            try:
+                cleanup()
+            except Exception:  # noqa: S110 - best effort
+                pass
+        if not use_containers:
+            for name in extra_vhosts:
+                _rabbitmqctl("delete_vhost", name)
         if moto is not None:
             moto.stop()
         try:
             asyncio.run(_drop_db(admin_dsn, database))
-        except Exception:  # noqa: BLE001,S110 - a leftover test database is harmless
+        except Exception:  # noqa: S110 - a leftover test database is harmless
             pass
         if vhost_created:
             _rabbitmqctl("delete_vhost", f"wiser-test-{run_id}")
@@ -192,12 +249,14 @@ class BusProbe:
 
     def of_type(self, routing_key: str, packet_id: object | None = None) -> list[dict[str, object]]:
         return [
-            body for key, body, _ in self.messages
+            body
+            for key, body, _ in self.messages
             if key == routing_key and (packet_id is None or body.get("packet_id") == str(packet_id))
         ]
 
-    async def wait_for(self, routing_key: str, packet_id: object | None = None, count: int = 1,
-                       timeout: float = 20.0) -> list[dict[str, object]]:
+    async def wait_for(
+        self, routing_key: str, packet_id: object | None = None, count: int = 1, timeout: float = 20.0
+    ) -> list[dict[str, object]]:
         """Wait until `count` messages of this type (for this packet) arrived; return them."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout

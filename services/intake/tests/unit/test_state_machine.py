@@ -31,8 +31,9 @@ def validated(outcome: str, run: int = 1, **kw: object) -> m.PacketValidated:
 
 
 def determination(outcome: str, role: str, lines: tuple[m.LineDecision, ...] = ()) -> m.DeterminationRecorded:
-    return m.DeterminationRecorded(packet_id=PID, outcome=outcome, decided_by="clin1", decided_by_role=role,
-                                   decided_at=NOW, lines=lines)
+    return m.DeterminationRecorded(
+        packet_id=PID, outcome=outcome, decided_by="clin1", decided_by_role=role, decided_at=NOW, lines=lines
+    )
 
 
 def trig(msg: m.Message | None = None, kind: str | None = None, actor: m.Actor = SYSTEM, **data: object) -> sm.Trigger:
@@ -46,41 +47,104 @@ LEGAL: list[tuple[str, S, S, sm.Trigger, sm.PacketView | None]] = [
     ("T2", S.VALIDATING, S.CLINICAL_QUEUE, trig(validated("passed", findings=(), reasons=())), None),
     ("T3", S.VALIDATING, S.MANUAL_REVIEW, trig(validated("needs_correction")), None),
     ("T4", S.VALIDATING, S.DETERMINED, trig(validated("dismiss")), None),
-    ("T5", S.MANUAL_REVIEW, S.VALIDATING,
-     trig(kind=sm.OPS_CORRECT, actor=user("ops_tier1"), corrections=[{"field": "beneficiary.mbi", "reason": "typo"}]),
-     None),
-    ("T6", S.MANUAL_REVIEW, S.DETERMINED,
-     trig(kind=sm.OPS_DISMISS, actor=user("ops_tier2"), code="INVALID_BENEFICIARY", note="deceased",
-          allowed_codes=("INVALID_BENEFICIARY",)), None),
+    (
+        "T5",
+        S.MANUAL_REVIEW,
+        S.VALIDATING,
+        trig(
+            kind=sm.OPS_CORRECT, actor=user("ops_tier1"), corrections=[{"field": "beneficiary.mbi", "reason": "typo"}]
+        ),
+        None,
+    ),
+    (
+        "T6",
+        S.MANUAL_REVIEW,
+        S.DETERMINED,
+        trig(
+            kind=sm.OPS_DISMISS,
+            actor=user("ops_tier2"),
+            code="INVALID_BENEFICIARY",
+            note="deceased",
+            allowed_codes=("INVALID_BENEFICIARY",),
+        ),
+        None,
+    ),
     ("T7", S.CLINICAL_QUEUE, S.CLINICAL_REVIEW, trig(m.ReviewAssigned(packet_id=PID, reviewer_id="n1")), None),
     ("T8", S.CLINICAL_REVIEW, S.CLINICAL_QUEUE, trig(m.ReviewReleased(packet_id=PID, reviewer_id="n1")), None),
     ("T9", S.CLINICAL_REVIEW, S.DETERMINED, trig(determination("affirmed", "clinical_reviewer")), None),
-    ("T10", S.CLINICAL_REVIEW, S.MD_REVIEW,
-     trig(m.ReviewEscalated(packet_id=PID, reviewer_id="n1", recommendation="non_affirmed", rationale="BMI 38")), None),
-    ("T11", S.MD_REVIEW, S.DETERMINED,
-     trig(determination("non_affirmed", "medical_director",
-                        (m.LineDecision(code="64582", outcome="non_affirmed", reasons=("BMI >= 35",)),))), None),
-    ("T12", S.MD_REVIEW, S.CLINICAL_REVIEW, trig(m.ReviewReturned(packet_id=PID, medical_director_id="md",
-                                                                 note="need PSG")), None),
-    ("T13", S.DETERMINED, S.LETTER_REVIEW, trig(m.LetterDrafted(packet_id=PID, letter_id=LID, kind="affirmation")),
-     sm.PacketView(S.DETERMINED, 1, m.Outcome.AFFIRMED)),
-    ("T14", S.LETTER_REVIEW, S.DELIVERING, trig(m.LetterApproved(packet_id=PID, letter_id=LID, approved_by="sup1")),
-     sm.PacketView(S.LETTER_REVIEW, 1, m.Outcome.AFFIRMED)),
-    ("T15", S.LETTER_REVIEW, S.DETERMINED,
-     trig(m.LetterRejected(packet_id=PID, letter_id=LID, rejected_by="sup1", reason="wrong address")),
-     sm.PacketView(S.LETTER_REVIEW, 1, m.Outcome.AFFIRMED)),
+    (
+        "T10",
+        S.CLINICAL_REVIEW,
+        S.MD_REVIEW,
+        trig(m.ReviewEscalated(packet_id=PID, reviewer_id="n1", recommendation="non_affirmed", rationale="BMI 38")),
+        None,
+    ),
+    (
+        "T11",
+        S.MD_REVIEW,
+        S.DETERMINED,
+        trig(
+            determination(
+                "non_affirmed",
+                "medical_director",
+                (m.LineDecision(code="64582", outcome="non_affirmed", reasons=("BMI >= 35",)),),
+            )
+        ),
+        None,
+    ),
+    (
+        "T12",
+        S.MD_REVIEW,
+        S.CLINICAL_REVIEW,
+        trig(m.ReviewReturned(packet_id=PID, medical_director_id="md", note="need PSG")),
+        None,
+    ),
+    (
+        "T13",
+        S.DETERMINED,
+        S.LETTER_REVIEW,
+        trig(m.LetterDrafted(packet_id=PID, letter_id=LID, kind="affirmation")),
+        sm.PacketView(S.DETERMINED, 1, m.Outcome.AFFIRMED),
+    ),
+    (
+        "T14",
+        S.LETTER_REVIEW,
+        S.DELIVERING,
+        trig(m.LetterApproved(packet_id=PID, letter_id=LID, approved_by="sup1")),
+        sm.PacketView(S.LETTER_REVIEW, 1, m.Outcome.AFFIRMED),
+    ),
+    (
+        "T15",
+        S.LETTER_REVIEW,
+        S.DETERMINED,
+        trig(m.LetterRejected(packet_id=PID, letter_id=LID, rejected_by="sup1", reason="wrong address")),
+        sm.PacketView(S.LETTER_REVIEW, 1, m.Outcome.AFFIRMED),
+    ),
     ("T16", S.DELIVERING, S.CLOSED, trig(m.DeliveryCompleted(packet_id=PID, delivery_id=LID)), None),
-    ("T17", S.DELIVERING, S.DELIVERY_FAILED,
-     trig(m.DeliveryFailed(packet_id=PID, delivery_id=LID, channel="fax", error="busy")), None),
-    ("T18", S.DELIVERY_FAILED, S.DELIVERING,
-     trig(m.RetryDelivery(packet_id=PID, requested_by="ops2", requested_by_roles=("ops_tier2",)),
-          actor=user("ops_tier2")), None),
+    (
+        "T17",
+        S.DELIVERING,
+        S.DELIVERY_FAILED,
+        trig(m.DeliveryFailed(packet_id=PID, delivery_id=LID, channel="fax", error="busy")),
+        None,
+    ),
+    (
+        "T18",
+        S.DELIVERY_FAILED,
+        S.DELIVERING,
+        trig(
+            m.RetryDelivery(packet_id=PID, requested_by="ops2", requested_by_roles=("ops_tier2",)),
+            actor=user("ops_tier2"),
+        ),
+        None,
+    ),
 ]
 
 
 @pytest.mark.parametrize(("tid", "source", "target", "trigger", "view"), LEGAL, ids=[x[0] for x in LEGAL])
-def test_each_legal_transition_moves_the_packet(tid: str, source: S, target: S, trigger: sm.Trigger,
-                                                 view: sm.PacketView | None) -> None:
+def test_each_legal_transition_moves_the_packet(
+    tid: str, source: S, target: S, trigger: sm.Trigger, view: sm.PacketView | None
+) -> None:
     decision = sm.decide(view or sm.PacketView(source, validation_run=1), trigger)
     assert isinstance(decision, sm.Move), decision
     assert (decision.transition, decision.source, decision.target) == (tid, source, target)
@@ -100,10 +164,14 @@ def test_withdrawal_after_determination_is_illegal(source: S) -> None:
 
 
 @pytest.mark.parametrize(("tid", "source", "target", "trigger", "view"), LEGAL, ids=[x[0] for x in LEGAL])
-def test_every_trigger_is_illegal_from_every_other_state(tid: str, source: S, target: S, trigger: sm.Trigger,
-                                                         view: sm.PacketView | None) -> None:
-    allowed = {s for (t, s, _) in sm.legal_transitions() if any(
-        r.transition == t and r.trigger == trigger.kind for r in sm.RULES)}
+def test_every_trigger_is_illegal_from_every_other_state(
+    tid: str, source: S, target: S, trigger: sm.Trigger, view: sm.PacketView | None
+) -> None:
+    allowed = {
+        s
+        for (t, s, _) in sm.legal_transitions()
+        if any(r.transition == t and r.trigger == trigger.kind for r in sm.RULES)
+    }
     for state in S:
         if state in allowed:
             continue
@@ -162,8 +230,13 @@ def test_a_non_affirmation_needs_a_reason_per_unmet_criterion() -> None:
 def test_ops_tier1_cannot_dismiss() -> None:
     decision = sm.decide(
         sm.PacketView(S.MANUAL_REVIEW, 1),
-        trig(kind=sm.OPS_DISMISS, actor=user("ops_tier1"), code="INVALID_BENEFICIARY", note="x",
-             allowed_codes=("INVALID_BENEFICIARY",)),
+        trig(
+            kind=sm.OPS_DISMISS,
+            actor=user("ops_tier1"),
+            code="INVALID_BENEFICIARY",
+            note="x",
+            allowed_codes=("INVALID_BENEFICIARY",),
+        ),
     )
     assert isinstance(decision, sm.Reject) and decision.code == "ROLE_FORBIDDEN"
 
@@ -171,7 +244,13 @@ def test_ops_tier1_cannot_dismiss() -> None:
 def test_a_dismissal_code_must_come_from_the_reference_list() -> None:
     decision = sm.decide(
         sm.PacketView(S.MANUAL_REVIEW, 1),
-        trig(kind=sm.OPS_DISMISS, actor=user("supervisor"), code="BECAUSE", note="x", allowed_codes=("INVALID_BENEFICIARY",)),
+        trig(
+            kind=sm.OPS_DISMISS,
+            actor=user("supervisor"),
+            code="BECAUSE",
+            note="x",
+            allowed_codes=("INVALID_BENEFICIARY",),
+        ),
     )
     assert isinstance(decision, sm.Reject) and decision.code == "GUARD_FAILED"
 
@@ -186,20 +265,26 @@ def test_corrections_need_a_reason_each() -> None:
 
 def test_a_policy_cannot_approve_a_non_affirmation_letter() -> None:
     view = sm.PacketView(S.LETTER_REVIEW, 1, m.Outcome.NON_AFFIRMED)
-    decision = sm.decide(view, trig(m.LetterApproved(packet_id=PID, letter_id=LID, approved_by="policy:auto-affirmation")))
+    decision = sm.decide(
+        view, trig(m.LetterApproved(packet_id=PID, letter_id=LID, approved_by="policy:auto-affirmation"))
+    )
     assert isinstance(decision, sm.Reject) and decision.code == "GUARD_FAILED"
 
 
 def test_a_policy_may_approve_an_affirmation_letter() -> None:
     view = sm.PacketView(S.LETTER_REVIEW, 1, m.Outcome.AFFIRMED)
-    decision = sm.decide(view, trig(m.LetterApproved(packet_id=PID, letter_id=LID, approved_by="policy:auto-affirmation")))
+    decision = sm.decide(
+        view, trig(m.LetterApproved(packet_id=PID, letter_id=LID, approved_by="policy:auto-affirmation"))
+    )
     assert isinstance(decision, sm.Move) and decision.transition == "T14"
 
 
 def test_entering_validating_starts_a_new_run() -> None:
     decision = sm.decide(
         sm.PacketView(S.MANUAL_REVIEW, validation_run=1),
-        trig(kind=sm.OPS_CORRECT, actor=user("ops_tier1"), corrections=[{"field": "beneficiary.mbi", "reason": "typo"}]),
+        trig(
+            kind=sm.OPS_CORRECT, actor=user("ops_tier1"), corrections=[{"field": "beneficiary.mbi", "reason": "typo"}]
+        ),
     )
     assert isinstance(decision, sm.Move) and decision.effects["validation_run"] == 2
 

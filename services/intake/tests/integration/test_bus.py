@@ -1,0 +1,181 @@
+"""Intake on the bus: exactly-once effects, rejections, parking, concurrency and tracing."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select
+
+from wiser_contracts import messages as m
+from wiser_contracts import topology
+from wiser_intake.adapters.tables import transitions
+from wiser_intake.entrypoints.messaging import trigger_for
+from wiser_intake.usecases.transitions import Applied, apply_bus_trigger
+from wiser_servicekit import messaging, telemetry
+from wiser_servicekit.testing import BusProbe, eventually
+
+
+async def submitted(client, partner, build_packet) -> uuid.UUID:
+    r = await client.post("/api/v1/packets", json=build_packet(), headers=partner)
+    return uuid.UUID(r.json()["packet_id"])
+
+
+async def history_count(ctx: Any, pid: uuid.UUID) -> int:
+    async with ctx.sessions() as session:
+        return int(await session.scalar(select(func.count()).where(transitions.c.packet_id == pid)) or 0)
+
+
+async def test_the_same_message_delivered_twice_changes_state_once(
+    client, partner, build_packet, bus, wait_state, ctx
+) -> None:
+    pid = await submitted(client, partner, build_packet)
+    message = m.PacketValidated(packet_id=pid, producer="validation", run=1, outcome="passed")
+    await bus.publish(message)
+    await bus.publish(message)
+    detail = await wait_state(pid, "clinical_queue")
+    await asyncio.sleep(0.5)  # give the second delivery time to be (not) applied
+    assert await history_count(ctx, pid) == 2
+    assert detail["version"] == 3
+
+
+async def test_a_malformed_message_is_parked_and_the_consumer_keeps_consuming(
+    client, partner, build_packet, bus, wait_state, settings
+) -> None:
+    sub = next(s for s in topology.INTAKE if s.message is m.PacketValidated)
+    broker = messaging.make_broker(settings.amqp_url, "test-poison")
+    await broker.connect()
+    try:
+        before = await messaging.parked_count(broker, sub)
+        await broker.publish(
+            b'{"packet_id": "not-a-uuid", "run": "x"',
+            exchange=topology.EVENTS,
+            routing_key=sub.routing_key,
+            content_type="application/json",
+        )
+        await broker.publish(b"\x00\xffbinary junk", exchange=topology.EVENTS, routing_key=sub.routing_key)
+
+        async def parked() -> bool:
+            return await messaging.parked_count(broker, sub) >= before + 2
+
+        await eventually(parked)
+        pid = await submitted(client, partner, build_packet)
+        await bus.publish(m.PacketValidated(packet_id=pid, producer="validation", run=1, outcome="passed"))
+        await wait_state(pid, "clinical_queue")
+    finally:
+        await broker.stop()
+
+
+async def test_an_illegal_trigger_is_rejected_on_the_bus_and_changes_nothing(
+    client, partner, build_packet, bus, settings, ctx
+) -> None:
+    pid = await submitted(client, partner, build_packet)
+    async with BusProbe(settings.amqp_url, ("intake.transition.rejected",)) as probe:
+        wrong = m.DeliveryCompleted(packet_id=pid, producer="outbound", delivery_id=uuid.uuid4())
+        await bus.publish(wrong)
+        rejected = await probe.wait_for("intake.transition.rejected", pid)
+    assert rejected[0]["code"] == "ILLEGAL_TRANSITION"
+    assert rejected[0]["trigger_message_id"] == str(wrong.message_id)
+    assert rejected[0]["current_state"] == "validating"
+    assert await history_count(ctx, pid) == 1
+
+
+async def test_a_result_for_an_older_validation_run_is_ignored(
+    client, partner, build_packet, bus, wait_state, staff
+) -> None:
+    pid = await submitted(client, partner, build_packet)
+    await bus.publish(
+        m.PacketValidated(
+            packet_id=pid,
+            producer="validation",
+            run=1,
+            outcome="needs_correction",
+            findings=(m.Finding(check="mbi", code="MBI_FORMAT", severity="correction"),),
+        )
+    )
+    await wait_state(pid, "manual_review")
+    h = staff("ops_tier1")
+    etag = (await client.get(f"/api/v1/ops/packets/{pid}", headers=h)).headers["etag"]
+    body = {"corrections": [{"field": "practitioner.ptan", "value": "NJ100000", "reason": "from the form"}]}
+    assert (await client.patch(f"/api/v1/ops/packets/{pid}", json=body, headers={**h, "If-Match": etag})).is_success
+    await bus.publish(m.PacketValidated(packet_id=pid, producer="validation", run=1, outcome="passed"))
+    await bus.publish(m.PacketValidated(packet_id=pid, producer="validation", run=2, outcome="passed"))
+    detail = await wait_state(pid, "clinical_queue")
+    assert [x["transition"] for x in detail["history"]] == ["T1", "T3", "T5", "T2"]
+
+
+async def test_fifty_concurrent_triggers_serialise_and_only_legal_ones_win(
+    client, partner, build_packet, bus, wait_state, ctx
+) -> None:
+    pid = await submitted(client, partner, build_packet)
+    await bus.publish(m.PacketValidated(packet_id=pid, producer="validation", run=1, outcome="passed"))
+    start = await wait_state(pid, "clinical_queue")
+    messages: list[m.Message] = []
+    for i in range(50):
+        kind = i % 3
+        if kind == 0:
+            messages.append(m.ReviewAssigned(packet_id=pid, producer="clinical", reviewer_id=f"nurse-{i}"))
+        elif kind == 1:
+            messages.append(m.ReviewReleased(packet_id=pid, producer="clinical", reviewer_id=f"nurse-{i}"))
+        else:
+            messages.append(m.DeliveryCompleted(packet_id=pid, producer="outbound", delivery_id=uuid.uuid4()))
+    results = await asyncio.gather(
+        *[apply_bus_trigger(ctx.sessions, "test.concurrent", msg, trigger_for(msg)) for msg in messages]
+    )
+    wins = [r for r in results if isinstance(r, Applied)]
+    assert wins, "at least one assignment must win"
+    assert all(r.move.transition in ("T7", "T8") for r in wins)
+    from wiser_intake.usecases.packets import packet_detail
+
+    after = await packet_detail(ctx, pid)
+    assert after["version"] - start["version"] == len(wins)
+    chain = after["history"][len(start["history"]) :]
+    assert len(chain) == len(wins)
+    for prev, nxt in zip(chain, chain[1:], strict=False):
+        assert prev["to"] == nxt["from"]
+    assert [h["version"] for h in chain] == list(range(start["version"] + 1, after["version"] + 1))
+
+
+async def test_one_trace_spans_the_submit_the_publish_and_the_handling(client, partner, build_packet, settings) -> None:
+    exporter = telemetry.memory_exporter()
+    exporter.clear()
+    handled: asyncio.Queue[m.PacketTransitioned] = asyncio.Queue()
+    sub = topology.Subscription("tracetest", f"on_transitioned_{uuid.uuid4().hex[:6]}", m.PacketTransitioned)
+    broker = messaging.make_broker(settings.amqp_url, "tracetest")
+
+    async def handle(message: m.PacketTransitioned) -> None:
+        await handled.put(message)
+
+    messaging.subscribe(broker, sub, handle, service="tracetest", quorum=False)
+    await broker.start()
+    try:
+        r = await client.post("/api/v1/packets", json=build_packet(), headers=partner)
+        pid = r.json()["packet_id"]
+        while True:
+            message = await asyncio.wait_for(handled.get(), 20)
+            if str(message.packet_id) == pid:
+                break
+        await asyncio.sleep(0.2)
+    finally:
+        await broker.stop()
+    spans = exporter.get_finished_spans()
+    server = [
+        s
+        for s in spans
+        if s.attributes.get("http.route") == "/api/v1/packets"
+        or (s.name.startswith("POST /api/v1/packets") and s.kind.name == "SERVER")
+    ]
+    publish = [
+        s
+        for s in spans
+        if s.name == "intake.packet.transitioned publish" and s.attributes.get(telemetry.PACKET_ATTR) == pid
+    ]
+    process = [
+        s for s in spans if s.name == f"{sub.queue_name} process" and s.attributes.get(telemetry.PACKET_ATTR) == pid
+    ]
+    assert server and publish and process, [s.name for s in spans][-20:]
+    trace_ids = {publish[0].context.trace_id, process[0].context.trace_id}
+    assert len(trace_ids) == 1
+    assert publish[0].context.trace_id in {s.context.trace_id for s in server}
+    assert process[0].parent is not None and process[0].parent.span_id == publish[0].context.span_id

@@ -1,0 +1,168 @@
+"""The ops API the gateway calls: identity tokens, roles, search, corrections (T5), dismissal (T6)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from wiser_contracts import messages as m
+
+
+async def in_manual_review(client, partner, bus, wait_state, build_packet, **over: Any) -> str:
+    pid = (await client.post("/api/v1/packets", json=build_packet(**over), headers=partner)).json()["packet_id"]
+    await bus.publish(
+        m.PacketValidated(
+            packet_id=uuid.UUID(pid),
+            producer="validation",
+            run=1,
+            outcome="needs_correction",
+            findings=(
+                m.Finding(check="mbi_format", code="MBI_FORMAT", severity="correction", field="beneficiary.mbi"),
+            ),
+        )
+    )
+    await wait_state(pid, "manual_review")
+    return pid
+
+
+async def test_the_ops_api_wants_a_valid_identity_token(client, staff) -> None:
+    assert (await client.get("/api/v1/ops/packets")).status_code == 401
+    expired = await client.get("/api/v1/ops/packets", headers=staff("ops_tier1", ttl=-10))
+    assert expired.status_code == 401 and expired.json()["code"] == "TOKEN_EXPIRED"
+    forged = await client.get("/api/v1/ops/packets", headers=staff("ops_tier1", key="another-key-" + "x" * 32))
+    assert forged.status_code == 401 and forged.json()["code"] == "TOKEN_INVALID"
+    assert (await client.get("/api/v1/ops/packets", headers=staff())).status_code == 403
+    assert (await client.get("/api/v1/ops/packets", headers=staff("ops_tier1"))).status_code == 200
+
+
+async def test_a_partner_token_does_not_open_the_ops_api(client, partner) -> None:
+    assert (await client.get("/api/v1/ops/packets", headers=partner)).status_code == 401
+
+
+async def test_packets_are_found_by_name_mbi_and_tracking_number(client, partner, staff, build_packet) -> None:
+    created = (
+        await client.post(
+            "/api/v1/packets", json=build_packet(ben="Marwood", prac="Achterberg", state="OH"), headers=partner
+        )
+    ).json()
+    h = staff("ops_tier1")
+    for q in ("Marwood", "celia marwood", "6F76VP9RY38", created["tracking_number"]):
+        items = (await client.get("/api/v1/ops/packets", params={"q": q, "limit": 200}, headers=h)).json()["items"]
+        assert created["packet_id"] in [i["packet_id"] for i in items], q
+    filtered = (
+        await client.get(
+            "/api/v1/ops/packets",
+            headers=h,
+            params={
+                "state_of_service": "OH",
+                "service_code": "64581",
+                "review_type": "standard",
+                "state": "validating",
+                "limit": 200,
+            },
+        )
+    ).json()["items"]
+    assert created["packet_id"] in [i["packet_id"] for i in filtered]
+    assert all(i["state_of_service"] == "OH" for i in filtered)
+    none = await client.get("/api/v1/ops/packets", headers=h, params={"q": "Marwood", "state_of_service": "NJ"})
+    assert created["packet_id"] not in [i["packet_id"] for i in none.json()["items"]]
+    counts = (await client.get("/api/v1/ops/packets/counts", headers=h)).json()
+    assert counts["validating"] >= 1 and set(counts) >= {"received", "closed"}
+
+
+async def test_at_risk_packets_are_flagged(client, partner, staff, build_packet) -> None:
+    pid = (
+        await client.post(
+            "/api/v1/packets", json=build_packet(review_type="expedited", expedited_reason="deficit"), headers=partner
+        )
+    ).json()
+    items = (
+        await client.get("/api/v1/ops/packets", headers=staff("supervisor"), params={"at_risk": "false", "limit": 200})
+    ).json()["items"]
+    row = next(i for i in items if i["packet_id"] == pid["packet_id"])
+    assert row["at_risk"] is False and row["seconds_to_due"] > 47 * 3600
+
+
+async def test_corrections_record_old_and_new_values_and_validate_again(
+    client, partner, staff, bus, wait_state, build_packet
+) -> None:
+    pid = await in_manual_review(client, partner, bus, wait_state, build_packet)
+    h = staff("ops_tier1", user="ops-ann")
+    detail = await client.get(f"/api/v1/ops/packets/{pid}", headers=h)
+    etag = detail.headers["etag"]
+    body = {"corrections": [{"field": "beneficiary.mbi", "value": "9J06YC0QA26", "reason": "typo on the form"}]}
+    stale = await client.patch(f"/api/v1/ops/packets/{pid}", json=body, headers={**h, "If-Match": '"1"'})
+    assert stale.status_code == 412 and stale.json()["code"] == "VERSION_MISMATCH"
+    assert (await client.patch(f"/api/v1/ops/packets/{pid}", json=body, headers=h)).status_code == 428
+    r = await client.patch(f"/api/v1/ops/packets/{pid}", json=body, headers={**h, "If-Match": etag})
+    assert r.status_code == 200, r.text
+    after = r.json()
+    assert after["state"] == "validating" and after["validation_run"] == 2
+    assert after["corrections"][0]["field"] == "beneficiary.mbi"
+    assert after["corrections"][0]["new_value"] == "9J06YC0QA26" and after["corrections"][0]["actor_id"] == "ops-ann"
+    assert [h["transition"] for h in after["history"]] == ["T1", "T3", "T5"]
+    assert r.headers["etag"] == f'"{after["version"]}"'
+
+
+async def test_a_correction_that_breaks_the_packet_is_refused_whole(
+    client, partner, staff, bus, wait_state, build_packet
+) -> None:
+    pid = await in_manual_review(client, partner, bus, wait_state, build_packet)
+    h = staff("ops_tier2")
+    etag = (await client.get(f"/api/v1/ops/packets/{pid}", headers=h)).headers["etag"]
+    body = {"corrections": [{"field": "beneficiary.date_of_birth", "value": "not a date", "reason": "x"}]}
+    r = await client.patch(f"/api/v1/ops/packets/{pid}", json=body, headers={**h, "If-Match": etag})
+    assert r.status_code == 422
+    assert (await client.get(f"/api/v1/ops/packets/{pid}", headers=h)).json()["state"] == "manual_review"
+    body = {"corrections": [{"field": "partner_client_id", "value": "x", "reason": "x"}]}
+    assert (
+        await client.patch(f"/api/v1/ops/packets/{pid}", json=body, headers={**h, "If-Match": etag})
+    ).status_code == 422
+
+
+async def test_only_tier2_or_supervisors_dismiss(client, partner, staff, bus, wait_state, build_packet) -> None:
+    pid = await in_manual_review(client, partner, bus, wait_state, build_packet)
+    body = {"code": "INVALID_BENEFICIARY", "note": "beneficiary deceased per call"}
+    r = await client.post(f"/api/v1/ops/packets/{pid}/dismiss", json=body, headers=staff("ops_tier1"))
+    assert r.status_code == 403
+    bad = await client.post(
+        f"/api/v1/ops/packets/{pid}/dismiss", json={**body, "code": "BECAUSE"}, headers=staff("ops_tier2")
+    )
+    assert bad.status_code == 409 and bad.json()["code"] == "GUARD_FAILED"
+    ok = await client.post(f"/api/v1/ops/packets/{pid}/dismiss", json=body, headers=staff("ops_tier2"))
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["state"] == "determined"
+    assert (
+        ok.json()["determination"]["outcome"] == "dismissed" and ok.json()["dismissal"]["code"] == "INVALID_BENEFICIARY"
+    )
+    partner_view = (await client.get(f"/api/v1/packets/{pid}", headers=partner)).json()
+    assert partner_view["dismissal"]["all"] == [
+        {"code": "INVALID_BENEFICIARY", "reason": partner_view["dismissal"]["reason"]}
+    ]
+
+
+async def test_documents_are_served_to_staff(client, partner, staff, build_packet, pdf_bytes) -> None:
+    import json
+
+    r = await client.post(
+        "/api/v1/packets",
+        headers=partner,
+        data={"packet": json.dumps(build_packet())},
+        files=[("documents", ("n.pdf", pdf_bytes, "application/pdf"))],
+    )
+    pid = r.json()["packet_id"]
+    detail = (await client.get(f"/api/v1/ops/packets/{pid}", headers=staff("ops_tier1"))).json()
+    doc = detail["documents"][0]
+    got = await client.get(f"/api/v1/ops/packets/{pid}/documents/{doc['document_id']}", headers=staff("auditor"))
+    assert got.status_code == 200 and got.content == pdf_bytes
+    assert got.headers["content-type"] == "application/pdf"
+
+
+async def test_a_supervisor_can_withdraw_but_a_nurse_cannot(client, partner, staff, build_packet) -> None:
+    pid = (await client.post("/api/v1/packets", json=build_packet(), headers=partner)).json()["packet_id"]
+    body = {"reason": "requester called"}
+    assert (
+        await client.post(f"/api/v1/ops/packets/{pid}/withdraw", json=body, headers=staff("clinical_reviewer"))
+    ).status_code == 403
+    r = await client.post(f"/api/v1/ops/packets/{pid}/withdraw", json=body, headers=staff("supervisor"))
+    assert r.status_code == 200 and r.json()["state"] == "closed" and r.json()["closure_reason"] == "withdrawn"

@@ -1,0 +1,217 @@
+"""The partner API against real PostgreSQL, RabbitMQ and S3."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from wiser_intake.adapters.partners import add_api_key
+from wiser_intake.adapters.tables import packets
+
+
+async def count_rows(ctx: Any, external_ref: str) -> int:
+    async with ctx.sessions() as session:
+        return int(await session.scalar(select(func.count()).where(packets.c.external_ref == external_ref)) or 0)
+
+
+def multipart(packet: dict[str, Any], files: list[tuple[str, bytes, str]]) -> dict[str, Any]:
+    return {
+        "data": {"packet": json.dumps(packet)},
+        "files": [("documents", (name, body, ctype)) for name, body, ctype in files],
+    }
+
+
+async def test_a_json_packet_is_accepted_and_starts_validation(client, partner, build_packet) -> None:
+    r = await client.post("/api/v1/packets", json=build_packet(), headers=partner)
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert r.headers["location"] == f"/api/v1/packets/{body['packet_id']}"
+    assert body["state"] == "validating"
+    assert body["tracking_number"].startswith("WSR-")
+    got = (await client.get(f"/api/v1/packets/{body['packet_id']}", headers=partner)).json()
+    assert got["history"][0]["from"] == "received" and got["history"][0]["to"] == "validating"
+
+
+async def test_a_multipart_packet_stores_its_documents_in_s3(client, partner, build_packet, pdf_bytes, ctx) -> None:
+    p = build_packet()
+    r = await client.post(
+        "/api/v1/packets", headers=partner, **multipart(p, [("note.pdf", pdf_bytes, "application/pdf")])
+    )
+    assert r.status_code == 201, r.text
+    pid = r.json()["packet_id"]
+    assert await ctx.store.count(f"packets/{pid}/") == 1
+
+
+BAD_INPUTS = {
+    "missing MBI": lambda p: p["beneficiary"].pop("mbi"),
+    "units as text": lambda p: p["services"][0].__setitem__("units", "one"),
+    "date of birth not a date": lambda p: p["beneficiary"].__setitem__("date_of_birth", "yesterday"),
+    "services not a list": lambda p: p.__setitem__("services", "64581"),
+    "unknown top-level field": lambda p: p.__setitem__("priority", "urgent"),
+    "unknown beneficiary field": lambda p: p["beneficiary"].__setitem__("ssn", "000-00-0000"),
+    "expedited without reason": lambda p: p.__setitem__("review_type", "expedited"),
+    "resubmission without UTN": lambda p: p.__setitem__("submission_type", "resubmission"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+async def test_bad_partner_input_is_a_problem_and_stores_nothing(case, client, partner, build_packet, ctx) -> None:
+    p = build_packet()
+    BAD_INPUTS[case](p)
+    before = await ctx.store.count("packets/")
+    r = await client.post("/api/v1/packets", json=p, headers=partner)
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    problem = r.json()
+    assert problem["status"] == 422 and problem["errors"]
+    assert await count_rows(ctx, p["external_ref"]) == 0
+    assert await ctx.store.count("packets/") == before
+
+
+async def test_a_missing_mbi_names_the_field(client, partner, build_packet) -> None:
+    p = build_packet()
+    del p["beneficiary"]["mbi"]
+    r = await client.post("/api/v1/packets", json=p, headers=partner)
+    assert {"field": "beneficiary.mbi", "code": "MISSING"} in [
+        {"field": e["field"], "code": e["code"]} for e in r.json()["errors"]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "ctype", "status"),
+    [
+        ("scan.pdf", b"MZ\x90\x00" + b"\x00" * 2000, "application/pdf", 415),
+        ("run.sh", b"#!/bin/sh\nrm -rf /\n", "application/pdf", 415),
+        ("big.pdf", b"%PDF-1.4\n" + b"0" * (60 * 1024 * 1024), "application/pdf", 413),
+    ],
+    ids=["executable named .pdf", "script", "60 MB"],
+)
+async def test_bad_documents_are_refused_and_nothing_is_written(
+    name, body, ctype, status, client, partner, build_packet, pdf_bytes, ctx
+) -> None:
+    p = build_packet()
+    before = await ctx.store.count("packets/")
+    files = [("good.pdf", pdf_bytes, "application/pdf"), (name, body, ctype)]
+    r = await client.post("/api/v1/packets", headers=partner, **multipart(p, files))
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert await count_rows(ctx, p["external_ref"]) == 0
+    assert await ctx.store.count("packets/") == before
+
+
+async def test_too_many_documents_are_refused(client, partner, build_packet, pdf_bytes, ctx) -> None:
+    p = build_packet()
+    files = [(f"d{i}.pdf", pdf_bytes, "application/pdf") for i in range(21)]
+    r = await client.post("/api/v1/packets", headers=partner, **multipart(p, files))
+    assert r.status_code == 413
+    assert await count_rows(ctx, p["external_ref"]) == 0
+
+
+async def test_another_partners_packet_is_not_found(client, partner, new_partner, build_packet, pdf_bytes) -> None:
+    pid = (await client.post("/api/v1/packets", json=build_packet(), headers=partner)).json()["packet_id"]
+    other = await new_partner()
+    assert (await client.get(f"/api/v1/packets/{pid}", headers=other)).status_code == 404
+    r = await client.post(f"/api/v1/packets/{pid}/withdraw", json={"reason": "not mine"}, headers=other)
+    assert r.status_code == 404
+    r = await client.post(
+        f"/api/v1/packets/{pid}/documents", headers=other, files={"file": ("x.pdf", pdf_bytes, "application/pdf")}
+    )
+    assert r.status_code == 404
+    listed = (await client.get("/api/v1/packets", headers=other)).json()
+    assert all(item["packet_id"] != pid for item in listed["items"])
+
+
+async def test_an_idempotency_key_replays_the_same_packet(client, partner, build_packet) -> None:
+    p = build_packet()
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    first = await client.post("/api/v1/packets", json=p, headers={**partner, **key})
+    again = await client.post("/api/v1/packets", json=p, headers={**partner, **key})
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["packet_id"] == again.json()["packet_id"]
+    p["diagnosis_codes"] = ["N39.42"]
+    changed = await client.post("/api/v1/packets", json=p, headers={**partner, **key})
+    assert changed.status_code == 422
+
+
+async def test_documents_can_be_added_later_with_their_hash(client, partner, build_packet, pdf_bytes) -> None:
+    import hashlib
+
+    pid = (await client.post("/api/v1/packets", json=build_packet(), headers=partner)).json()["packet_id"]
+    r = await client.post(
+        f"/api/v1/packets/{pid}/documents",
+        headers=partner,
+        files={"file": ("later.pdf", pdf_bytes, "application/pdf")},
+        data={"category": "order"},
+    )
+    assert r.status_code == 201, r.text
+    doc = r.json()
+    assert doc["sha256"] == hashlib.sha256(pdf_bytes).hexdigest()
+    assert (doc["content_type"], doc["category"], doc["size"]) == ("application/pdf", "order", len(pdf_bytes))
+
+
+async def test_credentials_are_required_and_checked(client, partner) -> None:
+    assert (await client.get("/api/v1/packets")).status_code == 401
+    assert (await client.get("/api/v1/packets", headers={"Authorization": "Bearer nonsense"})).status_code == 401
+    r = await client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": partner["client_id"], "client_secret": "wrong"},
+    )
+    assert r.status_code == 401
+    assert r.headers["content-type"] == "application/problem+json"
+
+
+async def test_an_api_key_works_like_a_token(client, partner, ctx) -> None:
+    async with ctx.sessions() as session, session.begin():
+        key = await add_api_key(session, partner["client_id"], "test key")
+    r = await client.get("/api/v1/packets?limit=1", headers={"Authorization": f"Bearer {key}"})
+    assert r.status_code == 200
+
+
+async def test_a_partner_over_its_rate_limit_gets_429_with_retry_after(client, new_partner) -> None:
+    slow = await new_partner(rate=6)
+    statuses = [(await client.get("/api/v1/packets?limit=1", headers=slow)) for _ in range(3)]
+    limited = [r for r in statuses if r.status_code == 429]
+    assert limited, [r.status_code for r in statuses]
+    assert int(limited[0].headers["retry-after"]) >= 1
+    assert limited[0].headers["content-type"] == "application/problem+json"
+
+
+async def test_webhooks_are_registered_listed_and_removed(client, partner) -> None:
+    r = await client.post(
+        "/api/v1/webhooks",
+        headers=partner,
+        json={"url": "https://partner.example/hooks", "events": ["packet.transitioned"]},
+    )
+    assert r.status_code == 201, r.text
+    hook = r.json()
+    assert hook["secret"].startswith("whsec_")
+    listed = (await client.get("/api/v1/webhooks", headers=partner)).json()["items"]
+    assert hook["webhook_id"] in [h["webhook_id"] for h in listed]
+    assert (await client.delete(f"/api/v1/webhooks/{hook['webhook_id']}", headers=partner)).status_code == 204
+    assert (await client.get(f"/api/v1/webhooks/{hook['webhook_id']}", headers=partner)).status_code == 404
+    bad = await client.post("/api/v1/webhooks", headers=partner, json={"url": "ftp://x", "events": ["nope"]})
+    assert bad.status_code == 422
+
+
+async def test_the_list_pages_with_a_cursor(client, new_partner, build_packet) -> None:
+    mine = await new_partner()
+    ids = [
+        (await client.post("/api/v1/packets", json=build_packet(), headers=mine)).json()["packet_id"] for _ in range(3)
+    ]
+    seen: list[str] = []
+    url = "/api/v1/packets?limit=2"
+    while url:
+        page = (await client.get(url, headers=mine)).json()
+        seen += [i["packet_id"] for i in page["items"]]
+        url = f"/api/v1/packets?limit=2&cursor={page['next_cursor']}" if page["next_cursor"] else ""
+    assert seen == list(reversed(ids))
+
+
+async def test_the_openapi_document_is_served(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    assert "/api/v1/packets" in spec["paths"] and "/oauth/token" in spec["paths"]
