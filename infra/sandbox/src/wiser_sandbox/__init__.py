@@ -1,0 +1,1 @@
+"""Sandbox peers (HETS, NPPES, PECOS, MAC UTN) answering from shared/fixtures only."""
