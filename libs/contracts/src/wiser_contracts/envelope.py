@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+M = TypeVar("M", bound="Message")
 
 
 class Message(BaseModel):
@@ -45,7 +49,7 @@ class Message(BaseModel):
         if self.correlation_id is None and self.packet_id is not None:
             object.__setattr__(self, "correlation_id", self.packet_id)
 
-    def caused(self, cls: type[Self], **fields: Any) -> Self:
+    def caused(self, cls: builtins.type[M], **fields: Any) -> M:
         """Build a message of `cls` caused by this one (same packet and correlation)."""
         fields.setdefault("packet_id", self.packet_id)
         fields.setdefault("correlation_id", self.correlation_id)

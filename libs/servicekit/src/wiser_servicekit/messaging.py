@@ -147,7 +147,7 @@ async def declare_failure_topology(broker: RabbitBroker, subs: tuple[Subscriptio
 
 async def _fresh_queue(broker: RabbitBroker, name: str) -> Any:
     """A passive declaration on a new channel: current counts, no cached objects."""
-    connection = broker._connection  # noqa: SLF001 - FastStream exposes no public accessor
+    connection = broker._connection  # FastStream exposes no public accessor
     if connection is None:
         raise RuntimeError("broker not connected")
     channel = await connection.channel()

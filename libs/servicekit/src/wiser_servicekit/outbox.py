@@ -14,6 +14,7 @@ import contextlib
 import logging
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 from opentelemetry import trace
@@ -104,7 +105,7 @@ class OutboxRelay:
         service: str,
         sessions: async_sessionmaker[AsyncSession],
         outbox: Table,
-        broker: object,
+        broker: Any,
         listen_dsn: str | None = None,
         batch_size: int = 200,
         poll_interval: float = 1.0,
@@ -166,23 +167,23 @@ class OutboxRelay:
             metrics.OUTBOX_LAG.labels(self.service).set((datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0)
         return len(done)
 
-    async def _publish(self, row: object) -> None:
-        headers = dict(row.headers)  # type: ignore[attr-defined]
+    async def _publish(self, row: Any) -> None:
+        headers = dict(row.headers)
         with telemetry.span_from(
             headers,
             f"{row.routing_key} publish",
-            trace.SpanKind.PRODUCER,  # type: ignore[attr-defined]
-            **{telemetry.PACKET_ATTR: row.packet_id, "messaging.message.id": row.message_id},  # type: ignore[attr-defined]
+            trace.SpanKind.PRODUCER,
+            **{telemetry.PACKET_ATTR: row.packet_id, "messaging.message.id": row.message_id},
         ):
             headers.update(telemetry.inject_current())
-            await self.broker.publish(  # type: ignore[attr-defined]
-                row.body.encode(),  # type: ignore[attr-defined]
-                exchange=EXCHANGES[row.exchange],  # type: ignore[attr-defined]
-                routing_key=row.routing_key,  # type: ignore[attr-defined]
+            await self.broker.publish(
+                row.body.encode(),
+                exchange=EXCHANGES[row.exchange],
+                routing_key=row.routing_key,
                 headers=headers,
-                message_id=str(row.message_id),  # type: ignore[attr-defined]
+                message_id=str(row.message_id),
                 correlation_id=headers.get("correlation_id"),
-                message_type=row.type,  # type: ignore[attr-defined]
+                message_type=row.type,
                 content_type="application/json",
                 persist=True,
                 mandatory=False,
