@@ -53,8 +53,10 @@ def ensure_backing_services() -> None:
         return
     if docker_engine():
         print(f"starting {', '.join(missing)} from infra/compose.yaml")
-        subprocess.run(["docker", "compose", "-f", str(ROOT / "infra" / "compose.yaml"), "up", "-d", "postgres",
-                        "rabbitmq"], check=True)
+        subprocess.run(
+            ["docker", "compose", "-f", str(ROOT / "infra" / "compose.yaml"), "up", "-d", "postgres", "rabbitmq"],
+            check=True,
+        )
         deadline = time.time() + 120
         while time.time() < deadline and not (port_open(*PG) and port_open(*MQ)):
             time.sleep(1)
@@ -74,15 +76,21 @@ def ensure_backing_services() -> None:
 
 def ensure_database() -> None:
     out = subprocess.run(
-        [PY, "-c", (
-            "import asyncio, asyncpg\n"
-            "async def main():\n"
-            "    c = await asyncpg.connect('postgresql://postgres@127.0.0.1:5432/postgres')\n"
-            f"    if not await c.fetchval(\"SELECT 1 FROM pg_database WHERE datname='{DB_NAME}'\"):\n"
-            f"        await c.execute('CREATE DATABASE \"{DB_NAME}\"')\n"
-            "    await c.close()\n"
-            "asyncio.run(main())\n")],
-        capture_output=True, text=True,
+        [
+            PY,
+            "-c",
+            (
+                "import asyncio, asyncpg\n"
+                "async def main():\n"
+                "    c = await asyncpg.connect('postgresql://postgres@127.0.0.1:5432/postgres')\n"
+                f"    if not await c.fetchval(\"SELECT 1 FROM pg_database WHERE datname='{DB_NAME}'\"):\n"
+                f"        await c.execute('CREATE DATABASE \"{DB_NAME}\"')\n"
+                "    await c.close()\n"
+                "asyncio.run(main())\n"
+            ),
+        ],
+        capture_output=True,
+        text=True,
     )
     if out.returncode != 0:
         print(out.stderr, file=sys.stderr)
@@ -97,14 +105,16 @@ def env_for(name: str) -> dict[str, str]:
     env.setdefault(f"WISER_{up}_DATABASE_ADMIN_URL", f"postgresql+asyncpg://postgres@127.0.0.1:5432/{DB_NAME}")
     env.setdefault(f"WISER_{up}_S3_ENDPOINT_URL", f"http://127.0.0.1:{S3_PORT}")
     env.setdefault("WISER_FIXTURES_DIR", str(FIXTURES))
+    env.setdefault(f"WISER_{up}_WORKERS", "2")
     return env
 
 
 def start(name: str, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     RUN_DIR.mkdir(exist_ok=True)
-    log = open(RUN_DIR / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the child
-    proc = subprocess.Popen(args, cwd=ROOT, env=env or dict(os.environ), stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    log = open(RUN_DIR / f"{name}.log", "ab")
+    proc = subprocess.Popen(
+        args, cwd=ROOT, env=env or dict(os.environ), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     children.append(proc)
     return proc
 
@@ -116,7 +126,7 @@ def wait_ready(url: str, timeout: float = 60) -> bool:
             with urllib.request.urlopen(url, timeout=2) as r:  # noqa: S310 - our own localhost URL
                 if r.status == 200:
                     return True
-        except Exception:  # noqa: BLE001,S110 - not up yet
+        except Exception:  # noqa: S110 - not up yet
             pass
         time.sleep(0.5)
     return False
@@ -150,17 +160,18 @@ def main() -> int:
             deadline = time.time() + 30
             while not port_open("127.0.0.1", S3_PORT) and time.time() < deadline:
                 time.sleep(0.2)
-        for name, module, port in SERVICES:
+        for name, module, _ in SERVICES:
             subprocess.run([PY, "-m", module, "migrate"], cwd=ROOT, env=env_for(name), check=True)
-        for name, module, port in SERVICES:
+        for name, module, _ in SERVICES:
             start(name, [PY, "-m", module, "serve"], env_for(name))
         for name, _, port in SERVICES:
             if not wait_ready(f"http://127.0.0.1:{port}/health/ready"):
                 print(f"{name} did not become ready; see .run/{name}.log", file=sys.stderr)
                 stop_all()
                 return 1
-        seeded = subprocess.run([PY, "-m", "wiser_intake", "seed-demo"], cwd=ROOT, env=env_for("intake"),
-                                capture_output=True, text=True)
+        seeded = subprocess.run(
+            [PY, "-m", "wiser_intake", "seed-demo"], cwd=ROOT, env=env_for("intake"), capture_output=True, text=True
+        )
         if seeded.returncode != 0:
             print(seeded.stderr[-2000:], file=sys.stderr)
             stop_all()
@@ -170,7 +181,10 @@ def main() -> int:
         for name, _, port in SERVICES:
             print(f"  {name:<10} http://127.0.0.1:{port}   (OpenAPI: /docs, health: /health/ready)")
         print(f"  {'s3':<10} http://127.0.0.1:{S3_PORT}")
-        print(f"\n  demo partner: client_id={demo['partner']['client_id']} client_secret={demo['partner']['client_secret']}")
+        print(
+            f"\n  demo partner: client_id={demo['partner']['client_id']}"
+            f" client_secret={demo['partner']['client_secret']}"
+        )
         print(f"  demo packets: {len(demo['packets'])} seeded from {FIXTURES}")
         print("\nCtrl-C stops everything.")
         while True:

@@ -30,7 +30,7 @@ def test_json_logs_redact_phi_keys_and_query_strings() -> None:
     logger = logging.getLogger("uvicorn.access.test")
     logger.addHandler(handler)
     logger.propagate = False
-    logger.warning('GET /api/v1/ops/packets?q=Quillon HTTP/1.1', extra={"last_name": "Quillon", "packet_id": "p1"})
+    logger.warning("GET /api/v1/ops/packets?q=Quillon HTTP/1.1", extra={"last_name": "Quillon", "packet_id": "p1"})
     line = json.loads(stream.getvalue())
     assert "Quillon" not in stream.getvalue()
     assert line["last_name"] == "[REDACTED]" and line["packet_id"] == "p1"

@@ -20,7 +20,7 @@ def make_engine(url: str, schema: str, pool_size: int = 10) -> AsyncEngine:
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        pool_recycle=1800,  # no pre-ping: it costs a round trip on every checkout
         connect_args={"server_settings": {"search_path": schema, "application_name": schema}},
     )
 

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 
 from prometheus_client import Counter, Gauge, Histogram
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 HTTP_LATENCY = Histogram("wiser_http_request_seconds", "HTTP request latency", ["service", "method", "route", "status"])
 MESSAGES_CONSUMED = Counter("wiser_messages_consumed_total", "Messages handled", ["service", "queue", "result"])
@@ -17,17 +15,31 @@ QUEUE_DEPTH = Gauge("wiser_queue_depth", "Messages ready in a queue", ["service"
 SLA_AT_RISK = Gauge("wiser_packets_at_risk", "Open packets within the at-risk window of due_at", ["service"])
 
 
-def http_metrics_middleware(
-    service: str,
-) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
-    async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        HTTP_LATENCY.labels(service, request.method, path, str(response.status_code)).observe(
-            time.perf_counter() - start
-        )
-        return response
+class HttpMetricsMiddleware:
+    """Request latency per route, as plain ASGI (Starlette's BaseHTTPMiddleware costs a task per request)."""
 
-    return middleware
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            HTTP_LATENCY.labels(self.service, scope.get("method", ""), path, str(status)).observe(
+                time.perf_counter() - start
+            )

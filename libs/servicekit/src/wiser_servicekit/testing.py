@@ -78,7 +78,7 @@ def docker_available() -> bool:
     if not shutil.which("docker"):
         return False
     try:
-        return subprocess.run(["docker", "info"], capture_output=True, timeout=10).returncode == 0  # noqa: S607
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=10).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
 
@@ -92,7 +92,7 @@ def _rabbitmqctl(*args: str) -> bool:
     tool = shutil.which("rabbitmqctl")
     if not tool:
         return False
-    return subprocess.run([tool, *args], capture_output=True, timeout=60).returncode == 0  # noqa: S603
+    return subprocess.run([tool, *args], capture_output=True, timeout=60).returncode == 0
 
 
 def _run_in_thread(coro: object) -> None:

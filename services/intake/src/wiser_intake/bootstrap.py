@@ -95,7 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.broker = broker
     app.state.relay = relay
     install_problem_handlers(app)
-    app.middleware("http")(metrics.http_metrics_middleware("intake"))
+    app.add_middleware(metrics.HttpMetricsMiddleware, service="intake")
 
     async def db_ready() -> None:
         async with sessions() as session:

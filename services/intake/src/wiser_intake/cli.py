@@ -26,14 +26,12 @@ def _serve(settings: Settings) -> None:
 
     from .bootstrap import create_app
 
-    uvicorn.run(
-        create_app(settings),
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,
-        access_log=True,
-        proxy_headers=False,
-    )
+    options = {"host": settings.http_host, "port": settings.http_port, "log_config": None, "proxy_headers": False}
+    if settings.workers > 1:
+        # Each worker is a full replica: its own consumers and outbox relay (SKIP LOCKED keeps them apart).
+        uvicorn.run("wiser_intake.bootstrap:create_app", factory=True, workers=settings.workers, **options)
+    else:
+        uvicorn.run(create_app(settings), **options)
 
 
 async def _relay(settings: Settings) -> None:

@@ -20,6 +20,7 @@ class Settings(ServiceSettings):
     db_schema: str = "intake"
     database_url: str = "postgresql+asyncpg://wiser_intake@127.0.0.1:5432/wiser"
     http_port: int = 8001
+    workers: int = 1
     identity_key: str = Field(
         default="dev-identity-key-change-me-0123456789abcdef",
         validation_alias=AliasChoices("WISER_INTAKE_IDENTITY_KEY", "WISER_IDENTITY_KEY"),

@@ -100,7 +100,9 @@ async def seed_demo(settings: Settings, fixtures: Path) -> dict[str, Any]:
     ctx = Intake(settings=settings, sessions=sessions, store=store)
     try:
         async with sessions() as session, session.begin():
-            await upsert_partner(session, settings.demo_partner_id, "Demo partner (dev)", settings.demo_partner_secret)
+            await upsert_partner(
+                session, settings.demo_partner_id, "Demo partner (dev)", settings.demo_partner_secret, 120_000
+            )
         by_state = {f["state"]: f for f in provs["facilities"]}
         pracs = {p["state"]: p for p in provs["practitioners"]}
         seeds = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import uuid
 from typing import Any
 
@@ -132,7 +133,7 @@ async def test_fifty_concurrent_triggers_serialise_and_only_legal_ones_win(
     assert after["version"] - start["version"] == len(wins)
     chain = after["history"][len(start["history"]) :]
     assert len(chain) == len(wins)
-    for prev, nxt in zip(chain, chain[1:], strict=False):
+    for prev, nxt in itertools.pairwise(chain):
         assert prev["to"] == nxt["from"]
     assert [h["version"] for h in chain] == list(range(start["version"] + 1, after["version"] + 1))
 

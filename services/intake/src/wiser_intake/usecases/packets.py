@@ -38,7 +38,7 @@ from ..domain import clock
 from ..domain import state_machine as sm
 from ..domain.packet import CORRECTABLE, PacketIn, get_path, set_path
 from .context import Intake
-from .transitions import NotFound, Rejected, Result, apply_in_session
+from .transitions import Applied, NotFound, Rejected, Result, apply_in_session
 
 log = logging.getLogger("wiser.intake.packets")
 
@@ -248,8 +248,16 @@ async def submit_packet(
         await ctx.store.delete(keys)
         raise
     log.info("packet received", extra={"packet_id": str(packet_id), "documents": len(docs)})
-    await start_validation(ctx, packet_id)
-    return True, await packet_summary(ctx, packet_id)
+    result = await start_validation(ctx, packet_id)
+    state = result.move.target.value if isinstance(result, Applied) else m.PacketState.RECEIVED.value
+    return True, {
+        "packet_id": str(packet_id),
+        "tracking_number": tracking,
+        "state": state,
+        "review_type": packet.review_type,
+        "received_at": _iso(received_at),
+        "due_at": _iso(due),
+    }
 
 
 async def start_validation(ctx: Intake, packet_id: uuid.UUID) -> Result:
