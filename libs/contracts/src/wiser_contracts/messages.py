@@ -278,11 +278,14 @@ class WithdrawPacket(Command):
     reason: str
 
 
-class ValidatePacket(Command):
-    """Run validation again for a packet (ops re-run after PEER_UNAVAILABLE)."""
+class RevalidatePacket(Command):
+    """Send a packet in manual review back to validating without field changes (T5: ops re-run, e.g. after
+    PEER_UNAVAILABLE)."""
 
-    TYPE = "validation.validate_packet"
+    TYPE = "intake.revalidate_packet"
     requested_by: str
+    requested_by_roles: tuple[str, ...] = ()
+    reason: str
 
 
 ALL_MESSAGES: tuple[type[Message], ...] = (
@@ -305,7 +308,7 @@ ALL_MESSAGES: tuple[type[Message], ...] = (
     DeliveryFailed,
     RetryDelivery,
     WithdrawPacket,
-    ValidatePacket,
+    RevalidatePacket,
 )
 
 BY_TYPE: dict[str, type[Message]] = {m.TYPE: m for m in ALL_MESSAGES}

@@ -94,13 +94,14 @@ INTAKE = _subs(
         ("on_delivery_failed", m.DeliveryFailed),
         ("retry_delivery", m.RetryDelivery),
         ("withdraw_packet", m.WithdrawPacket),
+        ("revalidate_packet", m.RevalidatePacket),
     ],
 )
 
 # Services that later issues build subscribe to intake's transitions here.
 VALIDATION = _subs(
     "validation",
-    [("on_packet_transitioned", m.PacketTransitioned), ("validate_packet", m.ValidatePacket)],
+    [("on_packet_transitioned", m.PacketTransitioned), ("on_utn_assigned", m.UtnAssigned)],
 )
 CLINICAL = _subs("clinical", [("on_packet_transitioned", m.PacketTransitioned)])
 LETTERS = _subs("letters", [("on_packet_transitioned", m.PacketTransitioned)])

@@ -8,6 +8,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from .config import Settings
 
@@ -26,7 +27,12 @@ def _serve(settings: Settings) -> None:
 
     from .bootstrap import create_app
 
-    options = {"host": settings.http_host, "port": settings.http_port, "log_config": None, "proxy_headers": False}
+    options: dict[str, Any] = {
+        "host": settings.http_host,
+        "port": settings.http_port,
+        "log_config": None,
+        "proxy_headers": False,
+    }
     if settings.workers > 1:
         # Each worker is a full replica: its own consumers and outbox relay (SKIP LOCKED keeps them apart).
         uvicorn.run("wiser_intake.bootstrap:create_app", factory=True, workers=settings.workers, **options)

@@ -1,1 +1,1 @@
-"""wiser_validation: not built yet. Its subscriptions are declared in wiser_contracts.topology; nothing here runs."""
+"""wiser_validation: decides whether a packet goes to clinical review, to ops for correction, or is dismissed."""

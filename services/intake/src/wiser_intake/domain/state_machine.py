@@ -107,6 +107,12 @@ def _corrections_recorded(_: PacketView, t: Trigger) -> str | None:
     return None
 
 
+def _revalidation_reason(_: PacketView, t: Trigger) -> str | None:
+    r = t.message
+    assert isinstance(r, m.RevalidatePacket)
+    return None if r.reason.strip() else "a reason is required"
+
+
 def _dismissal_from_reference(_: PacketView, t: Trigger) -> str | None:
     if t.data.get("code") not in (t.data.get("allowed_codes") or ()):
         return "dismissal reason code is not in the reference list"

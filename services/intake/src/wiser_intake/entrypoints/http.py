@@ -29,6 +29,7 @@ from ..usecases import packets as uc
 from ..usecases.context import Intake
 
 STAFF = ("ops_tier1", "ops_tier2", "supervisor", "clinical_reviewer", "medical_director", "manager", "admin", "auditor")
+READERS = (*STAFF, "service")
 CORRECTORS = ("ops_tier1", "ops_tier2", "supervisor")
 DISMISSERS = ("ops_tier2", "supervisor")
 WEBHOOK_EVENTS = ("packet.transitioned", "packet.determined", "letter.available")
@@ -560,7 +561,7 @@ async def ops_counts(request: Request, identity: IdentityDep) -> dict[str, int]:
 
 @ops_router.get("/packets/{packet_id}", summary="Packet detail with history, documents and corrections")
 async def ops_detail(request: Request, packet_id: uuid.UUID, identity: IdentityDep) -> JSONResponse:
-    require_roles(identity, STAFF)
+    require_roles(identity, READERS)
     tag_packet(packet_id)
     detail = await uc.packet_detail(ctx_of(request), packet_id)
     return JSONResponse(detail, headers={"ETag": f'"{detail["version"]}"'})

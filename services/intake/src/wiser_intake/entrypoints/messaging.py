@@ -48,6 +48,9 @@ def trigger_for(message: m.Message) -> sm.Trigger:
         reason = f"{message.channel}: {message.error}"
     elif isinstance(message, m.RetryDelivery):
         actor = m.Actor(type=m.ActorType.USER, id=message.requested_by, roles=message.requested_by_roles)
+    elif isinstance(message, m.RevalidatePacket):
+        actor = m.Actor(type=m.ActorType.USER, id=message.requested_by, roles=message.requested_by_roles)
+        reason = message.reason
     elif isinstance(message, m.WithdrawPacket):
         actor = m.Actor(type=m.ActorType.USER, id=message.requested_by, roles=message.requested_by_roles)
         reason = message.reason

@@ -209,10 +209,20 @@ def _scope(payload: dict[str, Any]) -> ScopeRules:
     )
 
 
+def read_documents(directory: Path | None = None) -> dict[str, dict[str, Any]]:
+    """Every reference file as `{name: {"source", "versions": [...]}}` (the packaged files by default)."""
+    folder = directory or DEFAULT_DIRECTORY
+    return {name: _read(folder, name) for name in FILES}
+
+
 def load_reference(on: date, directory: Path | None = None) -> ReferenceSet:
     """Load every reference list in force on `on` from `directory` (the packaged files by default)."""
-    folder = directory or DEFAULT_DIRECTORY
-    chosen = {name: _in_force(_read(folder, name), name, on) for name in FILES}
+    return build_reference(read_documents(directory), on)
+
+
+def build_reference(documents: Mapping[str, dict[str, Any]], on: date) -> ReferenceSet:
+    """The reference set in force on `on`, from documents shaped like the files (e.g. read back from a table)."""
+    chosen = {name: _in_force(documents[name], name, on) for name in FILES}
     program = chosen["program"]
     return ReferenceSet(
         on=on,

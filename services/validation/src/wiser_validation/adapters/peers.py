@@ -1,0 +1,211 @@
+"""Peer clients on their real protocols: HETS (X12 270/271 over HTTP), NPPES (NPI Registry API v2.1), PECOS.
+
+Every call has a timeout, bounded retries with exponential backoff and a circuit
+breaker per peer; a peer still unreachable after its retry budget is reported
+as unavailable, which validation turns into PEER_UNAVAILABLE.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
+
+import httpx
+from wiser_x12 import EligibilityInquiry, Envelope, X12Error, build_270, parse_271
+from wiser_x12 import eligibility as x12_eligibility
+
+from ..domain.model import Eligibility, Enrollment, NpiRecord, PacketFacts
+
+log = logging.getLogger("wiser.validation.peers")
+T = TypeVar("T")
+
+
+class PeerUnavailable(Exception):
+    """The peer did not answer usefully within its retry budget (or its breaker is open)."""
+
+
+class PeerBusy(Exception):
+    """The peer answered that it cannot respond now (worth retrying)."""
+
+
+class CircuitBreaker:
+    """Opens after `threshold` consecutive failures; lets one trial call through after `reset_after` seconds."""
+
+    def __init__(self, threshold: int = 5, reset_after: float = 30.0) -> None:
+        self.threshold, self.reset_after = threshold, reset_after
+        self.failures = 0
+        self.opened_at: float | None = None
+
+    @property
+    def state(self) -> str:
+        if self.opened_at is None:
+            return "closed"
+        return "half_open" if time.monotonic() - self.opened_at >= self.reset_after else "open"
+
+    def allow(self) -> bool:
+        return self.state != "open"
+
+    def success(self) -> None:
+        self.failures, self.opened_at = 0, None
+
+    def failure(self) -> None:
+        self.failures += 1
+        if self.failures >= self.threshold or self.state == "half_open":
+            self.opened_at = time.monotonic()
+
+
+@dataclass
+class Resilience:
+    timeout: float = 5.0
+    attempts: int = 3
+    backoff: float = 0.5
+    breaker: CircuitBreaker | None = None
+
+    async def call(self, peer: str, fn: Callable[[], Awaitable[T]]) -> T:
+        breaker = self.breaker or CircuitBreaker()
+        self.breaker = breaker
+        for attempt in range(self.attempts):
+            if not breaker.allow():
+                raise PeerUnavailable(f"{peer}: circuit open")
+            try:
+                result = await asyncio.wait_for(fn(), self.timeout)
+            except (httpx.TransportError, httpx.HTTPStatusError, TimeoutError, PeerBusy, X12Error) as e:
+                breaker.failure()
+                log.warning("peer call failed", extra={"peer": peer, "attempt": attempt + 1, "error": type(e).__name__})
+                if attempt + 1 < self.attempts:
+                    await asyncio.sleep(self.backoff * 2**attempt)
+                continue
+            breaker.success()
+            return result
+        raise PeerUnavailable(f"{peer}: no answer after {self.attempts} attempts")
+
+
+def _raise_for_server_error(r: httpx.Response) -> None:
+    if r.status_code >= 500 or r.status_code == 429:
+        raise httpx.HTTPStatusError(f"{r.status_code}", request=r.request, response=r)
+
+
+class HetsClient:
+    """Real-time eligibility: builds a 005010X279A1 270, parses the 271."""
+
+    _control = itertools.count(int(time.time()) % 100_000_000)
+
+    def __init__(self, url: str, sender_id: str, receiver_id: str, http: httpx.AsyncClient, resilience: Resilience):
+        self.url, self.sender_id, self.receiver_id = url, sender_id, receiver_id
+        self.http, self.resilience = http, resilience
+
+    async def eligibility(self, facts: PacketFacts, dos: date) -> Eligibility:
+        control = next(self._control) % 1_000_000_000
+        inquiry = EligibilityInquiry(
+            trace_number=uuid.uuid4().hex[:15].upper(),
+            payer_id="CMS",
+            provider_npi=facts.practitioner.npi,
+            provider_name=f"{facts.practitioner.last_name} {facts.practitioner.first_name}".upper()[:60],
+            mbi=facts.beneficiary.mbi,
+            first_name=facts.beneficiary.first_name.upper(),
+            last_name=facts.beneficiary.last_name.upper(),
+            date_of_birth=facts.beneficiary.date_of_birth,
+            gender=None,
+            date_of_service=dos,
+        )
+        envelope = Envelope(
+            sender_id=self.sender_id, receiver_id=self.receiver_id, interchange_control=control,
+            group_control=control, transaction_control=f"{control % 10000:04d}", created=datetime.now(UTC),
+        )
+        body = build_270(inquiry, envelope)
+
+        async def ask() -> Any:
+            r = await self.http.post(self.url, content=body, headers={"Content-Type": "application/EDI-X12"})
+            _raise_for_server_error(r)
+            response = parse_271(r.text)
+            if any(rej.reason_code == "42" for rej in response.rejections):
+                raise PeerBusy("HETS: unable to respond at the current time")
+            return response
+
+        return to_eligibility(await self.resilience.call("hets", ask), dos)
+
+
+def to_eligibility(response: Any, dos: date) -> Eligibility:
+    """What a 271 says about Original Medicare on the date of service."""
+    if any(rej.reason_code in ("72", "75", "67", "58") for rej in response.rejections) or not response.benefits:
+        return Eligibility(status="not_found")
+    part_a = x12_eligibility.part_in_effect(response, "MA", dos)
+    part_b = x12_eligibility.part_in_effect(response, "MB", dos)
+    return Eligibility(
+        status="found",
+        first_name=response.first_name,
+        last_name=response.last_name,
+        date_of_birth=response.date_of_birth,
+        date_of_death=response.date_of_death,
+        part_a_active_on_dos=part_a,
+        part_b_active_on_dos=part_b,
+        medicare_advantage_on_dos=x12_eligibility.medicare_advantage(response, dos) is not None,
+        railroad=bool(x12_eligibility.railroad(response)),
+        medicaid_only=bool(getattr(x12_eligibility, "medicaid_only", lambda r: False)(response))
+        or (not part_a and not part_b and _mentions_medicaid(response)),
+    )
+
+
+def _mentions_medicaid(response: Any) -> bool:
+    return any("MEDICAID" in (b.plan_description or "").upper() for b in response.benefits)
+
+
+class NppesClient:
+    """NPI Registry API v2.1: `?version=2.1&number=<npi>`."""
+
+    def __init__(self, url: str, http: httpx.AsyncClient, resilience: Resilience) -> None:
+        self.url, self.http, self.resilience = url, http, resilience
+
+    async def lookup(self, npi: str) -> NpiRecord:
+        async def ask() -> dict[str, Any]:
+            r = await self.http.get(self.url, params={"version": "2.1", "number": npi})
+            _raise_for_server_error(r)
+            r.raise_for_status()
+            return r.json()  # type: ignore[no-any-return]
+
+        body = await self.resilience.call("nppes", ask)
+        if body.get("Errors"):
+            raise PeerUnavailable("nppes: " + "; ".join(str(e.get("description")) for e in body["Errors"]))
+        if not body.get("result_count"):
+            return NpiRecord(npi=npi, status="not_found", state=None)
+        result = body["results"][0]
+        basic = result.get("basic", {})
+        location = next((a for a in result.get("addresses", []) if a.get("address_purpose") == "LOCATION"), {})
+        status = "active" if basic.get("status") == "A" else "deactivated"
+        return NpiRecord(npi=npi, status=status, state=location.get("state"))
+
+
+class PecosClient:
+    """Medicare enrollment by NPI."""
+
+    def __init__(self, url: str, http: httpx.AsyncClient, resilience: Resilience) -> None:
+        self.url, self.http, self.resilience = url.rstrip("/"), http, resilience
+
+    async def enrollment(self, npi: str) -> Enrollment:
+        async def ask() -> dict[str, Any] | None:
+            r = await self.http.get(f"{self.url}/{npi}")
+            if r.status_code == 404:
+                return None
+            _raise_for_server_error(r)
+            r.raise_for_status()
+            return r.json()  # type: ignore[no-any-return]
+
+        body = await self.resilience.call("pecos", ask)
+        if body is None:
+            return Enrollment(npi=npi, status="not_found", provider_type=None, state=None)
+        return Enrollment(npi=npi, status="enrolled" if body.get("enrolled") else "not_enrolled",
+                          provider_type=body.get("provider_type"), state=body.get("state"))
+
+
+@dataclass
+class Peers:
+    hets: HetsClient
+    nppes: NppesClient
+    pecos: PecosClient

@@ -1,0 +1,105 @@
+"""Validation's composition root."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+from sqlalchemy import text
+
+from wiser_contracts import topology
+from wiser_servicekit import messaging, metrics
+from wiser_servicekit.db import make_engine, make_sessionmaker
+from wiser_servicekit.health import health_router
+from wiser_servicekit.logs import setup_logging
+from wiser_servicekit.outbox import OutboxRelay, asyncpg_dsn
+from wiser_servicekit.problems import install_problem_handlers
+from wiser_servicekit.telemetry import instrument_httpx, setup_telemetry
+
+from .adapters.intake import IntakeClient
+from .adapters.peers import CircuitBreaker, HetsClient, NppesClient, PecosClient, Peers, Resilience
+from .adapters.reference_store import ReferenceStore, file_documents, load_files
+from .adapters.tables import outbox
+from .config import Settings
+from .entrypoints.http import router
+from .entrypoints.messaging import make_handlers
+from .usecases.validate import Validation
+
+log = logging.getLogger("wiser.validation")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    setup_logging("validation", settings.log_level)
+    setup_telemetry("validation", settings.otel_exporter, settings.otel_endpoint)
+    instrument_httpx()
+    engine = make_engine(settings.database_url, settings.db_schema, settings.db_pool_size)
+    SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine)
+    sessions = make_sessionmaker(engine)
+    http = httpx.AsyncClient(timeout=settings.peer_timeout)
+
+    def resilience() -> Resilience:
+        return Resilience(settings.peer_timeout, settings.peer_attempts, settings.peer_backoff,
+                          CircuitBreaker(settings.breaker_threshold, settings.breaker_reset_seconds))
+
+    peers = Peers(
+        hets=HetsClient(settings.hets_url, settings.hets_sender_id, settings.hets_receiver_id, http, resilience()),
+        nppes=NppesClient(settings.nppes_url, http, resilience()),
+        pecos=PecosClient(settings.pecos_url, http, resilience()),
+    )
+    validation = Validation(
+        sessions=sessions,
+        intake=IntakeClient(settings.intake_url, settings.identity_key, settings.identity_issuer, http),
+        peers=peers,
+        reference=ReferenceStore(sessions),
+    )
+    broker = messaging.make_broker(settings.amqp_url, "validation")
+    for sub, handler in make_handlers(validation):
+        messaging.subscribe(broker, sub, handler, service="validation", quorum=settings.quorum_queues,
+                            prefetch=settings.prefetch)
+    relay = OutboxRelay("validation", sessions, outbox, broker, listen_dsn=asyncpg_dsn(settings.database_url))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with sessions() as session, session.begin():
+            added = await load_files(session, file_documents(settings.reference_dir))
+        log.info("reference data loaded", extra={"new_versions": added})
+        await broker.connect()
+        await messaging.declare_failure_topology(broker, topology.VALIDATION)
+        await broker.start()
+        if settings.outbox_relay_enabled:
+            relay.start()
+        try:
+            yield
+        finally:
+            await relay.stop()
+            await broker.stop()
+            await http.aclose()
+            await engine.dispose()
+
+    app = FastAPI(title="WISeR validation", version="1.0.0",
+                  description="Automated checks of every packet entering `validating`, with findings and the "
+                  "reference data in force.", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.validation = validation
+    app.state.broker = broker
+    install_problem_handlers(app)
+    app.add_middleware(metrics.HttpMetricsMiddleware, service="validation")
+
+    async def db_ready() -> None:
+        async with sessions() as session:
+            await session.execute(text("SELECT 1"))
+
+    async def broker_ready() -> None:
+        if not await broker.ping(timeout=2):
+            raise ConnectionError("broker")
+
+    app.include_router(health_router({"database": db_ready, "broker": broker_ready}))
+    app.include_router(router)
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="health/.*,metrics")
+    return app

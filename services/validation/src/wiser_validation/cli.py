@@ -1,0 +1,62 @@
+"""`python -m wiser_validation <command>`: migrate, serve, dlq."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from .config import Settings
+
+SERVICE_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn
+
+    from .bootstrap import create_app
+
+    uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port, log_config=None,
+                proxy_headers=False)
+
+
+async def _dlq(settings: Settings, action: str) -> None:
+    from wiser_contracts import topology
+    from wiser_servicekit import messaging
+
+    broker = messaging.make_broker(settings.amqp_url, "validation")
+    await broker.connect()
+    try:
+        for sub in topology.VALIDATION:
+            if action == "list":
+                print(f"{sub.dlq().name}: {await messaging.parked_count(broker, sub)}")
+            else:
+                print(f"{sub.queue_name}: replayed {await messaging.replay_parked(broker, sub)}")
+    finally:
+        await broker.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m wiser_validation")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="create the validation role and schema, apply migrations")
+    sub.add_parser("serve", help="serve the HTTP API, consumers and outbox relay")
+    dlq = sub.add_parser("dlq", help="parked messages: list or replay")
+    dlq.add_argument("action", choices=["list", "replay"])
+    args = parser.parse_args(argv)
+    settings = Settings()
+    if args.command == "migrate":
+        from wiser_servicekit.migrate import migrate
+
+        migrate(settings, SERVICE_ROOT)
+        print("validation: migrated")
+    elif args.command == "serve":
+        _serve(settings)
+    else:
+        asyncio.run(_dlq(settings, args.action))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""Validation settings (env prefix WISER_VALIDATION_; WISER_ENV, WISER_AMQP_URL, WISER_IDENTITY_KEY shared)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import SettingsConfigDict
+
+from wiser_servicekit.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="WISER_VALIDATION_", extra="ignore")
+
+    env: Literal["dev", "test", "staging", "prod"] = Field(
+        default="dev", validation_alias=AliasChoices("WISER_VALIDATION_ENV", "WISER_ENV")
+    )
+    service_name: str = "validation"
+    db_schema: str = "validation"
+    database_url: str = "postgresql+asyncpg://wiser_validation@127.0.0.1:5432/wiser"
+    http_port: int = 8002
+    identity_key: str = Field(
+        default="dev-identity-key-change-me-0123456789abcdef",
+        validation_alias=AliasChoices("WISER_VALIDATION_IDENTITY_KEY", "WISER_IDENTITY_KEY"),
+    )
+    amqp_url: str = Field(
+        default="amqp://guest:guest@127.0.0.1:5672/",
+        validation_alias=AliasChoices("WISER_VALIDATION_AMQP_URL", "WISER_AMQP_URL"),
+    )
+    intake_url: str = "http://127.0.0.1:8001"
+    # Peers (the sandbox in dev and tests; the real endpoints in production).
+    hets_url: str = "http://127.0.0.1:8009/hets/270"
+    hets_sender_id: str = "WISERREVIEW"
+    hets_receiver_id: str = "CMS"
+    nppes_url: str = "http://127.0.0.1:8009/nppes/api/"
+    pecos_url: str = "http://127.0.0.1:8009/pecos/enrollments"
+    peer_timeout: float = 5.0
+    peer_attempts: int = 3
+    peer_backoff: float = 0.5
+    breaker_threshold: int = 5
+    breaker_reset_seconds: float = 30.0
+    # Extra reference files (a folder of versioned JSON files) loaded on top of the packaged ones.
+    reference_dir: Path | None = None

@@ -1,0 +1,92 @@
+"""Validation's HTTP API: findings per packet, ops re-run, and the reference data in force."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from wiser_contracts import messages as m
+from wiser_servicekit.identity import Identity, identity_dependency, require_roles
+from wiser_servicekit.outbox import add_to_outbox
+from wiser_servicekit.problems import Problem
+from wiser_servicekit.telemetry import tag_packet
+
+from ..adapters.tables import outbox
+from ..reference import FILES
+from ..usecases.validate import Validation, report
+
+STAFF = ("ops_tier1", "ops_tier2", "supervisor", "clinical_reviewer", "medical_director", "manager", "admin", "auditor")
+RERUNNERS = ("ops_tier1", "ops_tier2", "supervisor")
+
+
+def validation_of(request: Request) -> Validation:
+    return request.app.state.validation  # type: ignore[no-any-return]
+
+
+def _identity(request: Request) -> Identity:
+    settings = request.app.state.settings
+    return identity_dependency(lambda: settings.identity_key, settings.identity_issuer)(request)
+
+
+IdentityDep = Annotated[Identity, Depends(_identity)]
+router = APIRouter(prefix="/api/v1", tags=["validation"])
+
+
+@router.get("/validation/packets/{packet_id}", summary="Every validation run of a packet with every check's result")
+async def findings(request: Request, packet_id: uuid.UUID, identity: IdentityDep) -> dict[str, Any]:
+    require_roles(identity, STAFF)
+    tag_packet(packet_id)
+    out = await report(validation_of(request).sessions, packet_id)
+    if not out["runs"]:
+        raise Problem(404, "Not found", "This packet has not been validated.", code="NOT_VALIDATED")
+    return out
+
+
+class RerunIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=500, examples=["HETS is back"])
+
+
+@router.post("/validation/packets/{packet_id}/rerun", status_code=202,
+             summary="Validate a packet in manual review again (e.g. after PEER_UNAVAILABLE)")
+async def rerun(request: Request, packet_id: uuid.UUID, body: RerunIn, identity: IdentityDep) -> dict[str, Any]:
+    require_roles(identity, RERUNNERS)
+    tag_packet(packet_id)
+    v = validation_of(request)
+    command = m.RevalidatePacket(packet_id=packet_id, producer="validation", requested_by=identity.user_id,
+                                 requested_by_roles=tuple(sorted(identity.roles)), reason=body.reason)
+    async with v.sessions() as session, session.begin():
+        await add_to_outbox(session, outbox, command)
+    return {"packet_id": str(packet_id), "command_id": str(command.message_id), "status": "requested"}
+
+
+@router.get("/reference", summary="The reference lists and their versions")
+async def reference_index(request: Request, identity: IdentityDep, on: date | None = None) -> dict[str, Any]:
+    require_roles(identity, STAFF)
+    docs = await validation_of(request).reference.documents()
+    day = on or date.today()
+    lists = []
+    for name in FILES:
+        versions = sorted(v["effective"] for v in docs[name]["versions"])
+        in_force = [e for e in versions if date.fromisoformat(e) <= day]
+        lists.append({"name": name, "source": docs[name]["source"], "versions": versions,
+                      "in_force": in_force[-1] if in_force else None})
+    return {"on": day.isoformat(), "lists": lists}
+
+
+@router.get("/reference/{name}", summary="What a reference list says on a date")
+async def reference_list(request: Request, name: str, identity: IdentityDep, on: date | None = None) -> dict[str, Any]:
+    require_roles(identity, STAFF)
+    docs = await validation_of(request).reference.documents()
+    if name not in docs:
+        raise Problem(404, "Not found", f"No reference list {name!r}.", code="REFERENCE_NOT_FOUND")
+    day = on or date.today()
+    in_force = [v for v in docs[name]["versions"] if date.fromisoformat(v["effective"]) <= day]
+    if not in_force:
+        raise Problem(404, "Not in force", f"No version of {name!r} in force on {day}.", code="REFERENCE_NOT_IN_FORCE")
+    version = max(in_force, key=lambda v: v["effective"])
+    return {"name": name, "on": day.isoformat(), "source": docs[name]["source"], **version}
