@@ -21,6 +21,7 @@ ROLES = (
     "manager",
     "admin",
     "auditor",
+    "service",  # another service's read-only look-ups (never a person)
 )
 
 

@@ -305,3 +305,14 @@ def test_the_utn_is_added_exactly_once() -> None:
 
 def test_a_dismissal_gets_no_utn() -> None:
     assert isinstance(sm.decide_utn(sm.PacketView(S.DETERMINED, 1, m.Outcome.DISMISSED), "JLA26000000001"), sm.Reject)
+
+
+def test_ops_can_send_a_packet_back_to_validation_without_changes() -> None:
+    command = m.RevalidatePacket(
+        packet_id=PID, requested_by="ops1", requested_by_roles=("ops_tier1",), reason="HETS up"
+    )
+    decision = sm.decide(sm.PacketView(S.MANUAL_REVIEW, validation_run=1), trig(command, actor=user("ops_tier1")))
+    assert isinstance(decision, sm.Move) and decision.transition == "T5"
+    assert decision.effects["validation_run"] == 2
+    nurse = sm.decide(sm.PacketView(S.MANUAL_REVIEW, 1), trig(command, actor=user("clinical_reviewer")))
+    assert isinstance(nurse, sm.Reject) and nurse.code == "ROLE_FORBIDDEN"

@@ -44,8 +44,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     http = httpx.AsyncClient(timeout=settings.peer_timeout)
 
     def resilience() -> Resilience:
-        return Resilience(settings.peer_timeout, settings.peer_attempts, settings.peer_backoff,
-                          CircuitBreaker(settings.breaker_threshold, settings.breaker_reset_seconds))
+        return Resilience(
+            settings.peer_timeout,
+            settings.peer_attempts,
+            settings.peer_backoff,
+            CircuitBreaker(settings.breaker_threshold, settings.breaker_reset_seconds),
+        )
 
     peers = Peers(
         hets=HetsClient(settings.hets_url, settings.hets_sender_id, settings.hets_receiver_id, http, resilience()),
@@ -60,8 +64,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     broker = messaging.make_broker(settings.amqp_url, "validation")
     for sub, handler in make_handlers(validation):
-        messaging.subscribe(broker, sub, handler, service="validation", quorum=settings.quorum_queues,
-                            prefetch=settings.prefetch)
+        messaging.subscribe(
+            broker, sub, handler, service="validation", quorum=settings.quorum_queues, prefetch=settings.prefetch
+        )
     relay = OutboxRelay("validation", sessions, outbox, broker, listen_dsn=asyncpg_dsn(settings.database_url))
 
     @asynccontextmanager
@@ -82,9 +87,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await http.aclose()
             await engine.dispose()
 
-    app = FastAPI(title="WISeR validation", version="1.0.0",
-                  description="Automated checks of every packet entering `validating`, with findings and the "
-                  "reference data in force.", lifespan=lifespan)
+    app = FastAPI(
+        title="WISeR validation",
+        version="1.0.0",
+        description="Automated checks of every packet entering `validating`, with findings and the "
+        "reference data in force.",
+        lifespan=lifespan,
+    )
     app.state.settings = settings
     app.state.validation = validation
     app.state.broker = broker

@@ -17,8 +17,9 @@ def _serve(settings: Settings) -> None:
 
     from .bootstrap import create_app
 
-    uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port, log_config=None,
-                proxy_headers=False)
+    uvicorn.run(
+        create_app(settings), host=settings.http_host, port=settings.http_port, log_config=None, proxy_headers=False
+    )
 
 
 async def _dlq(settings: Settings, action: str) -> None:

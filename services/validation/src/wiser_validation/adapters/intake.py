@@ -16,7 +16,8 @@ class IntakeClient:
 
     async def packet(self, packet_id: uuid.UUID) -> dict[str, Any]:
         token = issue_identity_token(self.identity_key, "svc:validation", ["service"], ttl=60, issuer=self.issuer)
-        r = await self.http.get(f"{self.base_url}/api/v1/ops/packets/{packet_id}",
-                                headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        r = await self.http.get(
+            f"{self.base_url}/api/v1/ops/packets/{packet_id}", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        )
         r.raise_for_status()
         return r.json()  # type: ignore[no-any-return]

@@ -116,8 +116,12 @@ class HetsClient:
             date_of_service=dos,
         )
         envelope = Envelope(
-            sender_id=self.sender_id, receiver_id=self.receiver_id, interchange_control=control,
-            group_control=control, transaction_control=f"{control % 10000:04d}", created=datetime.now(UTC),
+            sender_id=self.sender_id,
+            receiver_id=self.receiver_id,
+            interchange_control=control,
+            group_control=control,
+            transaction_control=f"{control % 10000:04d}",
+            created=datetime.now(UTC),
         )
         body = build_270(inquiry, envelope)
 
@@ -177,9 +181,12 @@ class NppesClient:
             return NpiRecord(npi=npi, status="not_found", state=None)
         result = body["results"][0]
         basic = result.get("basic", {})
-        location = next((a for a in result.get("addresses", []) if a.get("address_purpose") == "LOCATION"), {})
-        status = "active" if basic.get("status") == "A" else "deactivated"
-        return NpiRecord(npi=npi, status=status, state=location.get("state"))
+        location: dict[str, Any] = next(
+            (a for a in result.get("addresses", []) if a.get("address_purpose") == "LOCATION"), {}
+        )
+        if basic.get("status") == "A":
+            return NpiRecord(npi=npi, status="active", state=location.get("state"))
+        return NpiRecord(npi=npi, status="deactivated", state=location.get("state"))
 
 
 class PecosClient:
@@ -200,8 +207,12 @@ class PecosClient:
         body = await self.resilience.call("pecos", ask)
         if body is None:
             return Enrollment(npi=npi, status="not_found", provider_type=None, state=None)
-        return Enrollment(npi=npi, status="enrolled" if body.get("enrolled") else "not_enrolled",
-                          provider_type=body.get("provider_type"), state=body.get("state"))
+        return Enrollment(
+            npi=npi,
+            status="enrolled" if body.get("enrolled") else "not_enrolled",
+            provider_type=body.get("provider_type"),
+            state=body.get("state"),
+        )
 
 
 @dataclass

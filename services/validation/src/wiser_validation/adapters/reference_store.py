@@ -32,8 +32,12 @@ async def load_files(session: AsyncSession, documents: list[dict[str, dict[str, 
             for version in doc["versions"]:
                 result = await session.execute(
                     insert(reference_versions)
-                    .values(name=name, effective=date.fromisoformat(version["effective"]),
-                            source=doc.get("source", ""), payload=version)
+                    .values(
+                        name=name,
+                        effective=date.fromisoformat(version["effective"]),
+                        source=doc.get("source", ""),
+                        payload=version,
+                    )
                     .on_conflict_do_nothing()
                 )
                 added += result.rowcount or 0  # type: ignore[attr-defined]

@@ -51,14 +51,22 @@ class RerunIn(BaseModel):
     reason: str = Field(min_length=1, max_length=500, examples=["HETS is back"])
 
 
-@router.post("/validation/packets/{packet_id}/rerun", status_code=202,
-             summary="Validate a packet in manual review again (e.g. after PEER_UNAVAILABLE)")
+@router.post(
+    "/validation/packets/{packet_id}/rerun",
+    status_code=202,
+    summary="Validate a packet in manual review again (e.g. after PEER_UNAVAILABLE)",
+)
 async def rerun(request: Request, packet_id: uuid.UUID, body: RerunIn, identity: IdentityDep) -> dict[str, Any]:
     require_roles(identity, RERUNNERS)
     tag_packet(packet_id)
     v = validation_of(request)
-    command = m.RevalidatePacket(packet_id=packet_id, producer="validation", requested_by=identity.user_id,
-                                 requested_by_roles=tuple(sorted(identity.roles)), reason=body.reason)
+    command = m.RevalidatePacket(
+        packet_id=packet_id,
+        producer="validation",
+        requested_by=identity.user_id,
+        requested_by_roles=tuple(sorted(identity.roles)),
+        reason=body.reason,
+    )
     async with v.sessions() as session, session.begin():
         await add_to_outbox(session, outbox, command)
     return {"packet_id": str(packet_id), "command_id": str(command.message_id), "status": "requested"}
@@ -73,8 +81,14 @@ async def reference_index(request: Request, identity: IdentityDep, on: date | No
     for name in FILES:
         versions = sorted(v["effective"] for v in docs[name]["versions"])
         in_force = [e for e in versions if date.fromisoformat(e) <= day]
-        lists.append({"name": name, "source": docs[name]["source"], "versions": versions,
-                      "in_force": in_force[-1] if in_force else None})
+        lists.append(
+            {
+                "name": name,
+                "source": docs[name]["source"],
+                "versions": versions,
+                "in_force": in_force[-1] if in_force else None,
+            }
+        )
     return {"on": day.isoformat(), "lists": lists}
 
 

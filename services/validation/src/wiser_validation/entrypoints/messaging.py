@@ -22,8 +22,9 @@ def make_handlers(v: Validation) -> list[tuple[topology.Subscription, Callable[[
     async def on_transition(message: m.PacketTransitioned) -> None:
         assert message.packet_id is not None
         if message.to_state == m.PacketState.VALIDATING and message.validation_run:
-            result = await validate_packet(v, message.packet_id, message.validation_run, message,
-                                           transitions.queue_name)
+            result = await validate_packet(
+                v, message.packet_id, message.validation_run, message, transitions.queue_name
+            )
             log.info("validation run handled", extra={"run": message.validation_run, "result": result})
         elif message.to_state in CLOSED:
             await close_seen(v.sessions, message.packet_id)

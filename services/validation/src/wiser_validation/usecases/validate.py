@@ -50,11 +50,13 @@ class Validation:
 
 def facts_from_intake(detail: dict[str, Any]) -> PacketFacts:
     """Intake's ops view of a packet, as the checks read it."""
-    return PacketFacts.from_packet_json({
-        **detail,
-        "state": detail["state_of_service"],
-        "document_count": len(detail.get("documents") or ()),
-    })
+    return PacketFacts.from_packet_json(
+        {
+            **detail,
+            "state": detail["state_of_service"],
+            "document_count": len(detail.get("documents") or ()),
+        }
+    )
 
 
 async def _eligibility(v: Validation, facts: PacketFacts) -> Eligibility:
@@ -95,37 +97,55 @@ async def ask_peers(v: Validation, facts: PacketFacts, wanted: set[str]) -> tupl
 async def _history(session: AsyncSession, facts: PacketFacts, received_at: datetime) -> History:
     """Open requests received before this one with the same practitioner and beneficiary; UTNs we issued."""
     pid = uuid.UUID(str(facts.packet_id))
-    open_rows = (await session.execute(
-        select(packets_seen).where(
-            packets_seen.c.practitioner_npi == facts.practitioner.npi,
-            packets_seen.c.mbi == facts.beneficiary.mbi.upper(),
-            packets_seen.c.open.is_(True),
-            packets_seen.c.packet_id != pid,
-            or_(packets_seen.c.received_at < received_at,
-                and_(packets_seen.c.received_at == received_at, packets_seen.c.packet_id < pid)),
+    open_rows = (
+        await session.execute(
+            select(packets_seen).where(
+                packets_seen.c.practitioner_npi == facts.practitioner.npi,
+                packets_seen.c.mbi == facts.beneficiary.mbi.upper(),
+                packets_seen.c.open.is_(True),
+                packets_seen.c.packet_id != pid,
+                or_(
+                    packets_seen.c.received_at < received_at,
+                    and_(packets_seen.c.received_at == received_at, packets_seen.c.packet_id < pid),
+                ),
+            )
         )
-    )).all()
+    ).all()
     requests = tuple(
         OpenRequest(practitioner_npi=r.practitioner_npi, mbi=r.mbi, service_id=s, packet_id=str(r.packet_id))
-        for r in open_rows for s in r.service_ids
+        for r in open_rows
+        for s in r.service_ids
     )
     utns: tuple[IssuedUtn, ...] = ()
     if facts.previous_utn:
         utn_rows = (await session.execute(select(packets_seen).where(packets_seen.c.utn == facts.previous_utn))).all()
-        utns = tuple(IssuedUtn(utn=r.utn, first_name=r.first_name, last_name=r.last_name,
-                               date_of_birth=r.date_of_birth, packet_id=str(r.packet_id)) for r in utn_rows)
+        utns = tuple(
+            IssuedUtn(
+                utn=r.utn,
+                first_name=r.first_name,
+                last_name=r.last_name,
+                date_of_birth=r.date_of_birth,
+                packet_id=str(r.packet_id),
+            )
+            for r in utn_rows
+        )
     return History(open_requests=requests, issued_utns=utns)
 
 
 async def remember(session: AsyncSession, facts: PacketFacts, received_at: datetime, ref: Any) -> None:
     service_ids = sorted({sid for line in facts.services if (sid := appendix_a_service(line.code, ref))})
     values = {
-        "practitioner_npi": facts.practitioner.npi, "mbi": facts.beneficiary.mbi.upper(), "service_ids": service_ids,
-        "received_at": received_at, "first_name": facts.beneficiary.first_name,
-        "last_name": facts.beneficiary.last_name, "date_of_birth": facts.beneficiary.date_of_birth,
+        "practitioner_npi": facts.practitioner.npi,
+        "mbi": facts.beneficiary.mbi.upper(),
+        "service_ids": service_ids,
+        "received_at": received_at,
+        "first_name": facts.beneficiary.first_name,
+        "last_name": facts.beneficiary.last_name,
+        "date_of_birth": facts.beneficiary.date_of_birth,
     }
     await session.execute(
-        insert(packets_seen).values(packet_id=uuid.UUID(str(facts.packet_id)), **values)
+        insert(packets_seen)
+        .values(packet_id=uuid.UUID(str(facts.packet_id)), **values)
         .on_conflict_do_update(index_elements=[packets_seen.c.packet_id], set_=values)
     )
 
@@ -149,34 +169,72 @@ async def validate_packet(v: Validation, packet_id: uuid.UUID, run: int, trigger
         if not await record_in_inbox(session, inbox, trigger.message_id, handler):
             return "duplicate"
         # Requests for the same practitioner and beneficiary are decided one at a time.
-        await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
-                              {"k": f"{facts.practitioner.npi}|{facts.beneficiary.mbi.upper()}"})
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
+            {"k": f"{facts.practitioner.npi}|{facts.beneficiary.mbi.upper()}"},
+        )
         history = await _history(session, facts, received_at)
         found = run_checks(facts, eligibility, npis, enrollment, history, ref)
         outcome, reasons = decide(found, ref)
         exists = await session.scalar(select(func.count()).where(runs.c.packet_id == packet_id, runs.c.run == run))
         if exists:
             return "duplicate"
-        run_id = await session.scalar(runs.insert().values(
-            packet_id=packet_id, run=run, outcome=outcome.value, trigger_message_id=trigger.message_id,
-            reference_on=on, started_at=started, finished_at=datetime.now(UTC),
-            peers={"hets": getattr(eligibility, "status", "not_asked"),
-                   "nppes": {k: r.status for k, r in npis.items()},
-                   "pecos": getattr(enrollment, "status", "not_asked")},
-        ).returning(runs.c.id))
+        run_id = await session.scalar(
+            runs.insert()
+            .values(
+                packet_id=packet_id,
+                run=run,
+                outcome=outcome.value,
+                trigger_message_id=trigger.message_id,
+                reference_on=on,
+                started_at=started,
+                finished_at=datetime.now(UTC),
+                peers={
+                    "hets": getattr(eligibility, "status", "not_asked"),
+                    "nppes": {k: r.status for k, r in npis.items()},
+                    "pecos": getattr(enrollment, "status", "not_asked"),
+                },
+            )
+            .returning(runs.c.id)
+        )
         if found:
-            await session.execute(findings.insert(), [
-                {"run_id": run_id, "position": i, "check": f.check, "code": f.code, "severity": f.severity,
-                 "field": f.field, "message": f.message, "suggestion": f.suggestion}
-                for i, f in enumerate(found)
-            ])
-        await add_to_outbox(session, outbox, trigger.caused(
-            m.PacketValidated, producer="validation", run=run, outcome=outcome,
-            findings=tuple(f for f in found if f.severity in ("dismiss", "correction")),
-            dismissal_reasons=reasons,
-        ))
-    log.info("packet validated", extra={"packet_id": str(packet_id), "run": run, "outcome": outcome.value,
-                                        "codes": ",".join(sorted({f.code for f in found if f.severity != "info"}))})
+            await session.execute(
+                findings.insert(),
+                [
+                    {
+                        "run_id": run_id,
+                        "position": i,
+                        "check": f.check,
+                        "code": f.code,
+                        "severity": f.severity,
+                        "field": f.field,
+                        "message": f.message,
+                        "suggestion": f.suggestion,
+                    }
+                    for i, f in enumerate(found)
+                ],
+            )
+        await add_to_outbox(
+            session,
+            outbox,
+            trigger.caused(
+                m.PacketValidated,
+                producer="validation",
+                run=run,
+                outcome=outcome,
+                findings=tuple(f for f in found if f.severity in ("dismiss", "correction")),
+                dismissal_reasons=reasons,
+            ),
+        )
+    log.info(
+        "packet validated",
+        extra={
+            "packet_id": str(packet_id),
+            "run": run,
+            "outcome": outcome.value,
+            "codes": ",".join(sorted({f.code for f in found if f.severity != "info"})),
+        },
+    )
     return outcome.value
 
 
@@ -194,13 +252,14 @@ async def record_utn(sessions: async_sessionmaker[AsyncSession], packet_id: uuid
 async def report(sessions: async_sessionmaker[AsyncSession], packet_id: uuid.UUID) -> dict[str, Any]:
     """Every run of a packet with every check's result (passed ones too)."""
     async with sessions() as session:
-        run_rows = (await session.execute(
-            select(runs).where(runs.c.packet_id == packet_id).order_by(runs.c.run)
-        )).all()
-        finding_rows = (await session.execute(
-            select(findings).where(findings.c.run_id.in_([r.id for r in run_rows] or [0]))
-            .order_by(findings.c.run_id, findings.c.position)
-        )).all()
+        run_rows = (await session.execute(select(runs).where(runs.c.packet_id == packet_id).order_by(runs.c.run))).all()
+        finding_rows = (
+            await session.execute(
+                select(findings)
+                .where(findings.c.run_id.in_([r.id for r in run_rows] or [0]))
+                .order_by(findings.c.run_id, findings.c.position)
+            )
+        ).all()
     out = []
     for r in run_rows:
         mine = [f for f in finding_rows if f.run_id == r.id]
@@ -209,11 +268,26 @@ async def report(sessions: async_sessionmaker[AsyncSession], packet_id: uuid.UUI
             own = [f for f in mine if f.check == check and f.severity != "info"]
             result = "passed" if not own else ("skipped" if all(f.severity == "skipped" for f in own) else "failed")
             checks.append({"check": check, "code": code, "result": result})
-        out.append({
-            "run": r.run, "outcome": r.outcome, "reference_on": r.reference_on.isoformat(), "peers": r.peers,
-            "started_at": r.started_at.isoformat(), "finished_at": r.finished_at.isoformat(),
-            "checks": checks,
-            "findings": [{"check": f.check, "code": f.code, "severity": f.severity, "field": f.field,
-                          "message": f.message, "suggestion": f.suggestion} for f in mine],
-        })
+        out.append(
+            {
+                "run": r.run,
+                "outcome": r.outcome,
+                "reference_on": r.reference_on.isoformat(),
+                "peers": r.peers,
+                "started_at": r.started_at.isoformat(),
+                "finished_at": r.finished_at.isoformat(),
+                "checks": checks,
+                "findings": [
+                    {
+                        "check": f.check,
+                        "code": f.code,
+                        "severity": f.severity,
+                        "field": f.field,
+                        "message": f.message,
+                        "suggestion": f.suggestion,
+                    }
+                    for f in mine
+                ],
+            }
+        )
     return {"packet_id": str(packet_id), "runs": out}
