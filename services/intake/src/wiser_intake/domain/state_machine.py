@@ -217,6 +217,9 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule("T5", frozenset({S.MANUAL_REVIEW}), S.VALIDATING, OPS_CORRECT, roles=OPS, guard=_corrections_recorded),
     Rule(
+        "T5", frozenset({S.MANUAL_REVIEW}), S.VALIDATING, m.RevalidatePacket.TYPE, roles=OPS, guard=_revalidation_reason
+    ),
+    Rule(
         "T6", frozenset({S.MANUAL_REVIEW}), S.DETERMINED, OPS_DISMISS, roles=OPS_SENIOR, guard=_dismissal_from_reference
     ),
     Rule("T7", frozenset({S.CLINICAL_QUEUE}), S.CLINICAL_REVIEW, m.ReviewAssigned.TYPE, guard=_reviewer_present),
