@@ -1,0 +1,105 @@
+"""The sandbox FastAPI app: routes only; the peers' logic is in hets.py and peers.py."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic import BaseModel, Field
+
+from wiser_x12 import X12Error
+
+from . import hets, peers
+from .faults import STATE_KEY, Fault, FaultMiddleware, Faults, Mode, Peer
+from .fixtures import fixtures_dir as default_fixtures_dir
+from .fixtures import load
+
+X12_MEDIA_TYPE = "application/EDI-X12"
+
+
+class FaultIn(BaseModel):
+    peer: Peer
+    mode: Mode
+    count: int | None = Field(default=None, ge=1, description="requests affected; omitted = until cleared")
+    delay_seconds: float = Field(default=5.0, ge=0, le=600, description="slow mode only")
+
+
+class UtnIn(BaseModel):
+    packet_id: str = Field(min_length=1)
+    state: str = Field(min_length=2, max_length=2)
+    outcome: str = Field(min_length=1)
+
+
+def create_app(fixtures_dir: Path | None = None, *, drop_connections: bool = False) -> FastAPI:
+    """The sandbox app over the fixtures in ``fixtures_dir`` (default: ``WISER_FIXTURES_DIR`` or shared/fixtures).
+
+    ``drop_connections`` makes the ``down`` fault close the connection mid-response (served by uvicorn);
+    otherwise ``down`` answers 503 with no body, which is what an in-process ASGI client can see.
+    """
+    fx = load(fixtures_dir or default_fixtures_dir())
+    faults = Faults()
+    interchanges = itertools.count(1)
+    utns: dict[str, str] = {}
+
+    app = FastAPI(title="WISeR sandbox peers", description=__doc__)
+    app.add_middleware(FaultMiddleware, faults=faults, drop_connections=drop_connections)
+
+    @app.post("/hets/270", tags=["hets"])
+    async def hets_270(request: Request) -> Response:
+        text = (await request.body()).decode("latin-1")
+        unable = getattr(request.state, STATE_KEY, None) == "error"
+        try:
+            control = (next(interchanges) - 1) % 999_999_999 + 1  # ISA13 is 1..999999999
+            body = hets.answer(text, fx, control=control, now=datetime.now(UTC), unable=unable)
+        except X12Error as exc:
+            return PlainTextResponse(f"999 R: 270 rejected: {exc}\n", status_code=400)
+        return Response(body, media_type=X12_MEDIA_TYPE)
+
+    @app.get("/nppes/api/", tags=["nppes"])
+    async def nppes_api(version: str | None = None, number: str | None = None) -> dict[str, Any]:
+        return peers.nppes(fx, version, number)
+
+    @app.get("/pecos/enrollments/{npi}", tags=["pecos"])
+    async def pecos_enrollment(npi: str) -> JSONResponse:
+        enrollment = peers.pecos(fx, npi)
+        if enrollment is None:
+            return JSONResponse({"detail": f"no PECOS enrollment record for NPI {npi}"}, status_code=404)
+        return JSONResponse(enrollment)
+
+    @app.post("/mac/utn", tags=["mac"])
+    async def mac_utn(body: UtnIn) -> JSONResponse:
+        if body.packet_id not in utns:
+            if body.state not in peers.JURISDICTIONS:
+                return JSONResponse({"detail": f"state {body.state} is not in a WISeR MAC jurisdiction"}, 422)
+            utns[body.packet_id] = peers.utn(body.packet_id, body.state, datetime.now(UTC).year)
+        return JSONResponse({"utn": utns[body.packet_id]})
+
+    @app.post("/_sandbox/faults", tags=["sandbox"])
+    async def set_fault(body: FaultIn) -> dict[str, Any]:
+        fault = Fault(body.peer, body.mode, body.count, body.delay_seconds)
+        faults.set(fault)
+        return fault.as_dict()
+
+    @app.get("/_sandbox/faults", tags=["sandbox"])
+    async def list_faults() -> dict[str, Any]:
+        return {"faults": [f.as_dict() for f in faults.all()]}
+
+    @app.delete("/_sandbox/faults", tags=["sandbox"])
+    async def clear_faults() -> dict[str, Any]:
+        faults.clear()
+        return {"faults": []}
+
+    @app.get("/health/live", tags=["health"])
+    async def live() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/health/ready", tags=["health"])
+    async def ready() -> dict[str, Any]:
+        counts = {"beneficiaries": len(fx.beneficiaries), "providers": len(fx.practitioners) + len(fx.facilities)}
+        return {"status": "ok", "checks": {"fixtures": "ok"}, **counts}
+
+    return app
