@@ -31,7 +31,8 @@ S3_PORT = int(os.environ.get("WISER_S3_PORT", "9000"))
 DB_NAME = os.environ.get("WISER_DB_NAME", "wiser")
 
 # Every service that exists: (name, module, port). Later issues add theirs here.
-SERVICES = [("intake", "wiser_intake", 8001)]
+SERVICES = [("intake", "wiser_intake", 8001), ("validation", "wiser_validation", 8002)]
+SANDBOX_PORT = int(os.environ.get("WISER_SANDBOX_PORT", "8009"))
 
 children: list[subprocess.Popen[bytes]] = []
 
@@ -105,7 +106,12 @@ def env_for(name: str) -> dict[str, str]:
     env.setdefault(f"WISER_{up}_DATABASE_ADMIN_URL", f"postgresql+asyncpg://postgres@127.0.0.1:5432/{DB_NAME}")
     env.setdefault(f"WISER_{up}_S3_ENDPOINT_URL", f"http://127.0.0.1:{S3_PORT}")
     env.setdefault("WISER_FIXTURES_DIR", str(FIXTURES))
-    env.setdefault(f"WISER_{up}_WORKERS", "2")
+    if name == "intake":
+        env.setdefault("WISER_INTAKE_WORKERS", "2")
+    sandbox = f"http://127.0.0.1:{SANDBOX_PORT}"
+    env.setdefault("WISER_VALIDATION_HETS_URL", f"{sandbox}/hets/270")
+    env.setdefault("WISER_VALIDATION_NPPES_URL", f"{sandbox}/nppes/api/")
+    env.setdefault("WISER_VALIDATION_PECOS_URL", f"{sandbox}/pecos/enrollments")
     return env
 
 
@@ -160,6 +166,15 @@ def main() -> int:
             deadline = time.time() + 30
             while not port_open("127.0.0.1", S3_PORT) and time.time() < deadline:
                 time.sleep(0.2)
+        start(
+            "sandbox",
+            [PY, "-m", "wiser_sandbox"],
+            {**os.environ, "WISER_FIXTURES_DIR": str(FIXTURES), "WISER_SANDBOX_PORT": str(SANDBOX_PORT)},
+        )
+        if not wait_ready(f"http://127.0.0.1:{SANDBOX_PORT}/health/ready"):
+            print("sandbox peers did not become ready; see .run/sandbox.log", file=sys.stderr)
+            stop_all()
+            return 1
         for name, module, _ in SERVICES:
             subprocess.run([PY, "-m", module, "migrate"], cwd=ROOT, env=env_for(name), check=True)
         for name, module, _ in SERVICES:
@@ -180,6 +195,9 @@ def main() -> int:
         print("\nWISeR is running (WISER_ENV=dev). Logs: .run/<service>.log\n")
         for name, _, port in SERVICES:
             print(f"  {name:<10} http://127.0.0.1:{port}   (OpenAPI: /docs, health: /health/ready)")
+        print(
+            f"  {'sandbox':<10} http://127.0.0.1:{SANDBOX_PORT}   (HETS, NPPES, PECOS, MAC; faults at /_sandbox/faults)"
+        )
         print(f"  {'s3':<10} http://127.0.0.1:{S3_PORT}")
         print(
             f"\n  demo partner: client_id={demo['partner']['client_id']}"

@@ -40,10 +40,13 @@ class System:
 
     def start_intake(self, name: str, **extra_env: str) -> tuple[subprocess.Popen[bytes], str]:
         port = free_port()
-        env = {**self.env, "WISER_INTAKE_HTTP_PORT": str(port), **extra_env}
+        return self.start(name, ["wiser_intake", "serve"], port, WISER_INTAKE_HTTP_PORT=str(port), **extra_env)
+
+    def start(self, name: str, args: list[str], port: int, **extra_env: str) -> tuple[subprocess.Popen[bytes], str]:
+        env = {**self.env, **extra_env}
         log = open(self.log_dir / f"{name}.log", "ab")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "wiser_intake", "serve"],
+            [sys.executable, "-m", *args],
             cwd=ROOT,
             env=env,
             stdout=log,
@@ -110,14 +113,73 @@ def system(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     try:
         yield sysm
     finally:
-        for proc in sysm.procs:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in sysm.procs:
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        stop(sysm)
+
+
+def stop(sysm: System) -> None:
+    for proc in sysm.procs:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    for proc in sysm.procs:
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+@dataclass
+class FullSystem(System):
+    validation_url: str = ""
+    sandbox_url: str = ""
+
+
+@pytest.fixture(scope="session")
+def full_system(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FullSystem]:
+    """Intake, validation and the sandbox peers, on a database and vhost of their own."""
+    own = infra.derive("full")
+    sysm = FullSystem(own, tmp_path_factory.mktemp("full-logs"), system_env(own))
+    sandbox_port, validation_port, intake_port = free_port(), free_port(), free_port()
+    sandbox = f"http://127.0.0.1:{sandbox_port}"
+    sysm.env.update(
+        {
+            "WISER_VALIDATION_DATABASE_URL": own.sqlalchemy_url("wiser_validation"),
+            "WISER_VALIDATION_DATABASE_ADMIN_URL": own.sqlalchemy_url(),
+            "WISER_VALIDATION_INTAKE_URL": f"http://127.0.0.1:{intake_port}",
+            "WISER_VALIDATION_HETS_URL": f"{sandbox}/hets/270",
+            "WISER_VALIDATION_NPPES_URL": f"{sandbox}/nppes/api/",
+            "WISER_VALIDATION_PECOS_URL": f"{sandbox}/pecos/enrollments",
+            "WISER_VALIDATION_PEER_TIMEOUT": "2",
+            "WISER_VALIDATION_PEER_BACKOFF": "0.3",
+            "WISER_VALIDATION_BREAKER_RESET_SECONDS": "2",
+            "WISER_SANDBOX_PORT": str(sandbox_port),
+        }
+    )
+    try:
+        for module in ("wiser_intake", "wiser_validation"):
+            subprocess.run(
+                [sys.executable, "-m", module, "migrate"], cwd=ROOT, env=sysm.env, check=True, capture_output=True
+            )
+        _, sysm.sandbox_url = sysm.start("sandbox", ["wiser_sandbox"], sandbox_port)
+        _, sysm.url = sysm.start(
+            "intake", ["wiser_intake", "serve"], intake_port, WISER_INTAKE_HTTP_PORT=str(intake_port)
+        )
+        _, sysm.validation_url = sysm.start(
+            "validation",
+            ["wiser_validation", "serve"],
+            validation_port,
+            WISER_VALIDATION_HTTP_PORT=str(validation_port),
+        )
+        seeded = subprocess.run(
+            [sys.executable, "-m", "wiser_intake", "seed-demo", "--partner-only"],
+            cwd=ROOT,
+            env=sysm.env,
+            capture_output=True,
+            text=True,
+        )
+        assert seeded.returncode == 0, seeded.stderr[-2000:]
+        yield sysm
+    finally:
+        stop(sysm)
 
 
 @pytest.fixture(scope="session")

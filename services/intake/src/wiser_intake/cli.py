@@ -61,10 +61,10 @@ async def _relay(settings: Settings) -> None:
         await engine.dispose()
 
 
-async def _seed(settings: Settings, fixtures: Path) -> None:
+async def _seed(settings: Settings, fixtures: Path, packets: bool) -> None:
     from .seed import seed_demo
 
-    out = await seed_demo(settings, fixtures)
+    out = await seed_demo(settings, fixtures, packets)
     print(json.dumps(out, indent=2))
 
 
@@ -91,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("serve", help="serve the HTTP API, consumers and outbox relay")
     sub.add_parser("relay", help="run only the outbox relay")
     seed = sub.add_parser("seed-demo", help="seed the demo partner and packets (WISER_ENV=dev only)")
+    seed.add_argument("--partner-only", action="store_true", help="seed the demo partner but no packets")
     seed.add_argument(
         "--fixtures",
         type=Path,
@@ -107,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "relay":
         asyncio.run(_relay(settings))
     elif args.command == "seed-demo":
-        asyncio.run(_seed(settings, args.fixtures))
+        asyncio.run(_seed(settings, args.fixtures, not args.partner_only))
     elif args.command == "dlq":
         asyncio.run(_dlq(settings, args.action))
     return 0

@@ -81,7 +81,7 @@ def fixture_packet(
     return packet
 
 
-async def seed_demo(settings: Settings, fixtures: Path) -> dict[str, Any]:
+async def seed_demo(settings: Settings, fixtures: Path, packets: bool = True) -> dict[str, Any]:
     if settings.env != "dev":
         raise SystemExit("seed-demo runs only with WISER_ENV=dev")
     bens = json.loads((fixtures / "beneficiaries.json").read_text())["beneficiaries"]
@@ -104,7 +104,11 @@ async def seed_demo(settings: Settings, fixtures: Path) -> dict[str, Any]:
                 session, settings.demo_partner_id, "Demo partner (dev)", settings.demo_partner_secret, 120_000
             )
         by_state = {f["state"]: f for f in provs["facilities"]}
-        pracs = {p["state"]: p for p in provs["practitioners"]}
+        pracs: dict[str, dict[str, Any]] = {}
+        for p in provs["practitioners"]:
+            usable = p["pecos"] == "enrolled" and p["nppes"] == "active" and not p["gold_card_exempt"]
+            if usable and p.get("provider_type") in ("MD", "DO"):
+                pracs.setdefault(p["state"], p)
         seeds = []
         for i, ben in enumerate(b for b in bens if b.get("status") == "eligible"):
             if ben["state"] not in by_state or ben["state"] not in pracs or i >= 4:
@@ -118,7 +122,7 @@ async def seed_demo(settings: Settings, fixtures: Path) -> dict[str, Any]:
             broken["external_ref"] = "DEMO-MBI-TYPO"
             seeds.append(broken)
         created = []
-        for p in seeds:
+        for p in seeds if packets else []:
             packet = PacketIn.model_validate(p)
             pdf = demo_pdf(f"Request {p['external_ref']}")
             doc = uc.IncomingDocument(

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 import httpx
+
 from wiser_x12 import EligibilityInquiry, Envelope, X12Error, build_270, parse_271
 from wiser_x12 import eligibility as x12_eligibility
 
@@ -152,13 +153,8 @@ def to_eligibility(response: Any, dos: date) -> Eligibility:
         part_b_active_on_dos=part_b,
         medicare_advantage_on_dos=x12_eligibility.medicare_advantage(response, dos) is not None,
         railroad=bool(x12_eligibility.railroad(response)),
-        medicaid_only=bool(getattr(x12_eligibility, "medicaid_only", lambda r: False)(response))
-        or (not part_a and not part_b and _mentions_medicaid(response)),
+        medicaid_only=not part_a and not part_b and x12_eligibility.medicaid(response),
     )
-
-
-def _mentions_medicaid(response: Any) -> bool:
-    return any("MEDICAID" in (b.plan_description or "").upper() for b in response.benefits)
 
 
 class NppesClient:

@@ -1,0 +1,313 @@
+"""Validation through the running system: each row of DOMAIN.md's table, corrections, peers down, duplicates.
+
+Packets are built from the shared fixtures and submitted through intake's
+partner API; the sandbox peers answer HETS, NPPES and PECOS from the fixtures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = Path(os.environ.get("WISER_FIXTURES_DIR", ROOT.parent / "shared" / "fixtures"))
+BENS = {b["last_name"]: b for b in json.loads((FIXTURES / "beneficiaries.json").read_text())["beneficiaries"]}
+PROV = json.loads((FIXTURES / "providers.json").read_text())
+PRACS = {p["last_name"]: p for p in PROV["practitioners"]}
+FACS = {f["state"]: f for f in PROV["facilities"]}
+PDF = (
+    b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >>"
+    b" endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+)
+
+
+def packet(
+    ben: str,
+    prac: str,
+    code: str = "64581",
+    dx: str = "N39.41",
+    state: str | None = None,
+    dos_days: int = 30,
+    **over: Any,
+) -> dict[str, Any]:
+    b, p = BENS[ben], PRACS[prac]
+    f = FACS[p["state"]] if p["state"] in FACS else FACS["NJ"]
+    body: dict[str, Any] = {
+        "external_ref": "VAL-" + uuid.uuid4().hex[:8],
+        "submission_type": "initial",
+        "previous_utn": None,
+        "review_type": "standard",
+        "expedited_reason": None,
+        "state": state or f["state"],
+        "place_of_service": f["place_of_service"],
+        "type_of_bill": "131",
+        "beneficiary": {
+            "mbi": b["mbi"],
+            "first_name": b["first_name"],
+            "last_name": b["last_name"],
+            "date_of_birth": b["date_of_birth"],
+            "gender": b["gender"],
+            "address": {"line1": "1 Main St", "city": "Town", "state": b["state"], "zip": "07102"},
+        },
+        "practitioner": {
+            "npi": p["npi"],
+            "ptan": p["ptan"],
+            "first_name": p["first_name"],
+            "last_name": p["last_name"],
+            "address": {"line1": "2 Elm St", "city": "Town", "state": p["state"], "zip": "07102"},
+        },
+        "facility": {"name": f["name"], "npi": f["npi"], "ccn": f["ccn"]},
+        "requester": {"name": "Front Desk", "phone": "+12015550101", "fax": "+12015550100", "email": "pa@example.org"},
+        "services": [
+            {
+                "code": code,
+                "units": 1,
+                "modifiers": [],
+                "date_of_service": (date.today() + timedelta(days=dos_days)).isoformat(),
+            }
+        ],
+        "diagnosis_codes": [dx],
+    }
+    for key, value in over.items():
+        if "." in key:
+            outer, inner = key.split(".", 1)
+            if value is None:
+                body[outer].pop(inner, None)
+            else:
+                body[outer][inner] = value
+        else:
+            body[key] = value
+    return body
+
+
+class Client:
+    def __init__(self, system: Any, http: httpx.AsyncClient, token: str) -> None:
+        self.system, self.http = system, http
+        self.partner = {"Authorization": f"Bearer {token}"}
+
+    async def submit(self, body: dict[str, Any], docs: bool = True) -> str:
+        if docs:
+            r = await self.http.post(
+                f"{self.system.url}/api/v1/packets",
+                headers=self.partner,
+                data={"packet": json.dumps(body)},
+                files=[("documents", ("note.pdf", PDF, "application/pdf"))],
+            )
+        else:
+            r = await self.http.post(f"{self.system.url}/api/v1/packets", headers=self.partner, json=body)
+        assert r.status_code == 201, r.text
+        return str(r.json()["packet_id"])
+
+    async def settled(self, pid: str, timeout: float = 30) -> dict[str, Any]:
+        """Wait until the packet has left `validating`; return intake's partner view."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            view = (await self.http.get(f"{self.system.url}/api/v1/packets/{pid}", headers=self.partner)).json()
+            if view["state"] not in ("received", "validating"):
+                return view  # type: ignore[no-any-return]
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"{pid} still {view['state']}")
+            await asyncio.sleep(0.1)
+
+    async def findings(self, pid: str) -> dict[str, Any]:
+        r = await self.http.get(
+            f"{self.system.validation_url}/api/v1/validation/packets/{pid}", headers=self.system.staff("ops_tier1")
+        )
+        assert r.status_code == 200, r.text
+        return r.json()  # type: ignore[no-any-return]
+
+    async def codes(self, pid: str, run: int = -1) -> set[str]:
+        report = await self.findings(pid)
+        return {f["code"] for f in report["runs"][run]["findings"] if f["severity"] in ("dismiss", "correction")}
+
+    async def fault(self, peer: str, mode: str) -> None:
+        r = await self.http.post(f"{self.system.sandbox_url}/_sandbox/faults", json={"peer": peer, "mode": mode})
+        assert r.status_code < 300, r.text
+
+    async def clear_faults(self) -> None:
+        await self.http.delete(f"{self.system.sandbox_url}/_sandbox/faults")
+
+
+@pytest.fixture(scope="module")
+async def client(full_system: Any) -> Any:
+    async with httpx.AsyncClient(timeout=30) as http:
+        r = await http.post(
+            f"{full_system.url}/oauth/token",
+            data={"grant_type": "client_credentials", "client_id": "demo-partner", "client_secret": "demo-secret"},
+        )
+        yield Client(full_system, http, r.json()["access_token"])
+
+
+# name: (packet, expected state, expected code or None, docs)
+ROWS: dict[str, tuple[dict[str, Any], str, str | None, bool]] = {
+    "a clean packet": (packet("Quillon", "Brightwater"), "clinical_queue", None, True),
+    "state not served": (packet("Sorelli", "Brightwater", state="NY"), "determined", "WRONG_JURISDICTION", True),
+    "service not under WISeR": (
+        packet("Wrenfield", "Brightwater", code="99213", dx="M17.11"),
+        "determined",
+        "NON_WISER_SERVICE",
+        True,
+    ),
+    "malformed MBI": (
+        packet("Quillon", "Okonkwo", **{"beneficiary.mbi": "9S06YC0QA26"}),
+        "manual_review",
+        "MBI_FORMAT",
+        True,
+    ),
+    "name does not match eligibility": (
+        packet("Ravensby", "Brightwater", **{"beneficiary.first_name": "Quin"}),
+        "manual_review",
+        "BENEFICIARY_MISMATCH",
+        True,
+    ),
+    "beneficiary unknown to HETS": (packet("Ashgrove", "Brightwater"), "determined", "INVALID_BENEFICIARY", True),
+    "beneficiary deceased": (packet("Dunmore", "Brightwater"), "determined", "INVALID_BENEFICIARY", True),
+    "Medicare Advantage": (packet("Calloway", "Brightwater"), "determined", "NOT_ORIGINAL_MEDICARE", True),
+    "Part A only": (packet("Verrant", "Brightwater"), "determined", "NOT_ORIGINAL_MEDICARE", True),
+    "Railroad Medicare": (packet("Fairhurst", "Brightwater"), "determined", "NOT_ORIGINAL_MEDICARE", True),
+    "Medicaid only": (packet("Castellane", "Lindqvist"), "determined", "NOT_ORIGINAL_MEDICARE", True),
+    "NPI check digit wrong": (
+        packet("Sorelli", "Brightwater", **{"practitioner.npi": "1151056335"}),
+        "manual_review",
+        "NPI_FORMAT",
+        True,
+    ),
+    "NPI deactivated in NPPES": (packet("Sorelli", "Ostrander"), "determined", "INVALID_BILLING_INFO", True),
+    "practitioner not enrolled in PECOS": (packet("Sorelli", "Fairweather"), "determined", "INELIGIBLE_PROVIDER", True),
+    "practitioner holds a gold card": (packet("Sorelli", "Pryce"), "determined", "EXEMPT_PROVIDER", True),
+    "PTAN missing": (
+        packet("Quillon", "Brightwater", code="29877", dx="M17.11", **{"practitioner.ptan": None}),
+        "manual_review",
+        "MISSING_ELEMENT",
+        True,
+    ),
+    "no clinical document": (packet("Ravensby", "Okonkwo"), "manual_review", "MISSING_DOCUMENTATION", False),
+    "date of service in the past": (
+        packet("Quillon", "Brightwater", code="64483", dx="M54.16", dos_days=-1),
+        "manual_review",
+        "DOS_INVALID",
+        True,
+    ),
+    "resubmission of a UTN we never issued": (
+        packet("Wrenfield", "Brightwater", submission_type="resubmission", previous_utn="JLA26000000001"),
+        "manual_review",
+        "RESUBMISSION_MISMATCH",
+        True,
+    ),
+}
+
+
+@pytest.mark.parametrize("row", list(ROWS))
+async def test_each_row_of_the_validation_table(row: str, client: Client) -> None:
+    body, state, code, docs = ROWS[row]
+    pid = await client.submit(body, docs=docs)
+    view = await client.settled(pid)
+    assert view["state"] == state, (row, view["state"], await client.codes(pid))
+    found = await client.codes(pid)
+    if code is None:
+        assert found == set()
+    else:
+        assert found == {code}, row
+    if state == "determined":
+        assert view["determination"]["outcome"] == "dismissed"
+        assert view["dismissal"]["code"] == code
+        assert [d["code"] for d in view["dismissal"]["all"]] == [code]
+
+
+async def test_a_corrected_mbi_is_validated_again_and_goes_on(client: Client) -> None:
+    pid = await client.submit(packet("Sorelli", "Okonkwo", **{"beneficiary.mbi": "8UJ5MQ8KV7"}))
+    assert (await client.settled(pid))["state"] == "manual_review"
+    assert await client.codes(pid) == {"MBI_FORMAT"}
+    staff = client.system.staff("ops_tier1")
+    detail = await client.http.get(f"{client.system.url}/api/v1/ops/packets/{pid}", headers=staff)
+    fix = {"corrections": [{"field": "beneficiary.mbi", "value": BENS["Sorelli"]["mbi"], "reason": "typo on form"}]}
+    r = await client.http.patch(
+        f"{client.system.url}/api/v1/ops/packets/{pid}", json=fix, headers={**staff, "If-Match": detail.headers["etag"]}
+    )
+    assert r.status_code == 200, r.text
+    view = await client.settled(pid)
+    assert view["state"] == "clinical_queue"
+    report = await client.findings(pid)
+    assert [(run["run"], run["outcome"]) for run in report["runs"]] == [(1, "needs_correction"), (2, "passed")]
+    assert all(c["result"] in ("passed", "skipped", "failed") for c in report["runs"][1]["checks"])
+    assert {c["result"] for c in report["runs"][1]["checks"]} == {"passed"}
+
+
+async def test_hets_down_waits_with_retries_then_manual_review_and_an_ops_rerun_sends_it_on(client: Client) -> None:
+    await client.fault("hets", "down")
+    try:
+        pid = await client.submit(packet("Thorne", "Lindqvist"))
+        view = await client.settled(pid)
+        assert view["state"] == "manual_review", (view, await client.findings(pid))
+        assert await client.codes(pid) == {"PEER_UNAVAILABLE"}
+    finally:
+        await client.clear_faults()
+    await asyncio.sleep(2.5)  # the breaker's reset window
+    r = await client.http.post(
+        f"{client.system.validation_url}/api/v1/validation/packets/{pid}/rerun",
+        json={"reason": "HETS is back"},
+        headers=client.system.staff("ops_tier2"),
+    )
+    assert r.status_code == 202, r.text
+    deadline = asyncio.get_running_loop().time() + 30
+    while True:
+        view = await client.settled(pid)
+        if view["state"] == "clinical_queue":
+            break
+        assert asyncio.get_running_loop().time() < deadline, view["state"]
+        await asyncio.sleep(0.2)
+    report = await client.findings(pid)
+    assert [run["outcome"] for run in report["runs"]] == ["needs_correction", "passed"]
+
+
+async def test_of_two_identical_submissions_the_second_is_a_duplicate(client: Client) -> None:
+    body = packet("Wrenfield", "Okonkwo")
+    first = await client.submit(body)
+    await asyncio.sleep(1)
+    second = await client.submit(dict(body, external_ref="VAL-" + uuid.uuid4().hex[:8]))
+    assert (await client.settled(first))["state"] == "clinical_queue"
+    view = await client.settled(second)
+    assert view["state"] == "determined" and view["dismissal"]["code"] == "DUPLICATE_REQUEST"
+
+
+async def test_two_hundred_concurrent_submissions_each_leave_validating_with_one_result(client: Client) -> None:
+    bens = ["Quillon", "Sorelli", "Wrenfield", "Ravensby"]
+    bodies = [packet(bens[i % 4], "Okonkwo", code="22554", dx="M50.12") for i in range(200)]
+    sem = asyncio.Semaphore(50)
+
+    async def submit(body: dict[str, Any]) -> str:
+        async with sem:
+            return await client.submit(body, docs=False)
+
+    pids = await asyncio.gather(*(submit(b) for b in bodies))
+    views = await asyncio.gather(*(client.settled(pid, timeout=180) for pid in pids))
+    assert all(v["state"] in ("clinical_queue", "manual_review", "determined") for v in views)
+    reports = await asyncio.gather(*(client.findings(pid) for pid in pids))
+    assert all(len(r["runs"]) == 1 for r in reports)
+    for view in views:
+        leaving = [h for h in view["history"] if h["from"] == "validating"]
+        assert len(leaving) == 1
+
+
+async def test_the_reference_data_in_force_is_visible(client: Client) -> None:
+    staff = client.system.staff("auditor")
+    index = (await client.http.get(f"{client.system.validation_url}/api/v1/reference", headers=staff)).json()
+    assert {x["name"] for x in index["lists"]} >= {"states", "services", "diagnoses", "dismissal_reasons"}
+    states = (
+        await client.http.get(
+            f"{client.system.validation_url}/api/v1/reference/states", params={"on": "2026-06-01"}, headers=staff
+        )
+    ).json()
+    assert {s["state"] for s in states["states"]} == {"NJ", "OH", "OK", "TX", "AZ", "WA"}
+    before = await client.http.get(
+        f"{client.system.validation_url}/api/v1/reference/states", params={"on": "2025-06-01"}, headers=staff
+    )
+    assert before.status_code == 404
