@@ -31,7 +31,11 @@ S3_PORT = int(os.environ.get("WISER_S3_PORT", "9000"))
 DB_NAME = os.environ.get("WISER_DB_NAME", "wiser")
 
 # Every service that exists: (name, module, port). Later issues add theirs here.
-SERVICES = [("intake", "wiser_intake", 8001), ("validation", "wiser_validation", 8002)]
+SERVICES = [
+    ("intake", "wiser_intake", 8001),
+    ("validation", "wiser_validation", 8002),
+    ("gateway", "wiser_gateway", 8000),
+]
 SANDBOX_PORT = int(os.environ.get("WISER_SANDBOX_PORT", "8009"))
 
 children: list[subprocess.Popen[bytes]] = []
@@ -76,23 +80,22 @@ def ensure_backing_services() -> None:
 
 
 def ensure_database() -> None:
-    out = subprocess.run(
-        [
-            PY,
-            "-c",
-            (
-                "import asyncio, asyncpg\n"
-                "async def main():\n"
-                "    c = await asyncpg.connect('postgresql://postgres@127.0.0.1:5432/postgres')\n"
-                f"    if not await c.fetchval(\"SELECT 1 FROM pg_database WHERE datname='{DB_NAME}'\"):\n"
-                f"        await c.execute('CREATE DATABASE \"{DB_NAME}\"')\n"
-                "    await c.close()\n"
-                "asyncio.run(main())\n"
-            ),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    """A fresh database each run (the local S3 keeps objects in memory); WISER_KEEP_DATA=1 keeps it."""
+    fresh = os.environ.get("WISER_KEEP_DATA") != "1"
+    lines = [
+        "import asyncio, asyncpg",
+        "async def main():",
+        "    c = await asyncpg.connect('postgresql://postgres@127.0.0.1:5432/postgres')",
+    ]
+    if fresh:
+        lines.append(f"    await c.execute('DROP DATABASE IF EXISTS \"{DB_NAME}\" WITH (FORCE)')")
+    lines += [
+        f"    if not await c.fetchval(\"SELECT 1 FROM pg_database WHERE datname='{DB_NAME}'\"):",
+        f"        await c.execute('CREATE DATABASE \"{DB_NAME}\"')",
+        "    await c.close()",
+        "asyncio.run(main())",
+    ]
+    out = subprocess.run([PY, "-c", "\n".join(lines)], capture_output=True, text=True)
     if out.returncode != 0:
         print(out.stderr, file=sys.stderr)
         raise SystemExit(2)
@@ -194,7 +197,8 @@ def main() -> int:
         demo = json.loads(seeded.stdout)
         print("\nWISeR is running (WISER_ENV=dev). Logs: .run/<service>.log\n")
         for name, _, port in SERVICES:
-            print(f"  {name:<10} http://127.0.0.1:{port}   (OpenAPI: /docs, health: /health/ready)")
+            docs = "dashboards" if name == "gateway" else "OpenAPI: /docs"
+            print(f"  {name:<10} http://127.0.0.1:{port}   ({docs}, health: /health/ready)")
         print(
             f"  {'sandbox':<10} http://127.0.0.1:{SANDBOX_PORT}   (HETS, NPPES, PECOS, MAC; faults at /_sandbox/faults)"
         )
@@ -204,6 +208,8 @@ def main() -> int:
             f" client_secret={demo['partner']['client_secret']}"
         )
         print(f"  demo packets: {len(demo['packets'])} seeded from {FIXTURES}")
+        print("  demo users: one per role, username = the role (e.g. ops_tier1), password demo-password")
+        print("  dashboards: http://127.0.0.1:8000")
         print("\nCtrl-C stops everything.")
         while True:
             for proc in children:

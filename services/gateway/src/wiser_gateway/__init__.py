@@ -1,1 +1,1 @@
-"""wiser_gateway: not built yet. Its subscriptions are declared in wiser_contracts.topology; nothing here runs."""
+"""wiser_gateway: the only door for people: sign-in, roles, audit, dashboards, forwarding with identity tokens."""

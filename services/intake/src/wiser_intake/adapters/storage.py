@@ -52,7 +52,12 @@ class DocumentStore:
 
     async def get(self, key: str) -> bytes:
         def _get() -> bytes:
-            return self._client.get_object(Bucket=self.bucket, Key=key)["Body"].read()  # type: ignore[no-any-return]
+            try:
+                return self._client.get_object(Bucket=self.bucket, Key=key)["Body"].read()  # type: ignore[no-any-return]
+            except ClientError as e:
+                if e.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                    raise LookupError(key) from e
+                raise
 
         return await asyncio.to_thread(_get)
 

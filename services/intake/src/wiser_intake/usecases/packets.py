@@ -633,7 +633,13 @@ async def document_for(
         doc = (await session.execute(query)).first()
     if doc is None:
         raise Problem(404, "Not found", "No such document.", code="DOCUMENT_NOT_FOUND")
-    return doc, await ctx.store.get(doc.s3_key)
+    try:
+        return doc, await ctx.store.get(doc.s3_key)
+    except LookupError as e:
+        log.error("document bytes missing from storage", extra={"packet_id": str(packet_id)})
+        raise Problem(
+            404, "Document unavailable", "The document's bytes are missing from storage.", code="DOCUMENT_BYTES_MISSING"
+        ) from e
 
 
 # --------------------------------------------------------------------------------- changes

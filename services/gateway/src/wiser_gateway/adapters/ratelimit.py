@@ -1,0 +1,33 @@
+"""Per-partner token buckets (in process: each replica enforces its share)."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+class RateLimiter:
+    def __init__(self) -> None:
+        self._buckets: dict[str, _Bucket] = {}
+
+    def take(self, key: str, per_minute: int, now: float | None = None) -> float:
+        """Spend one token; 0.0 if allowed, else seconds until the next token."""
+        now = time.monotonic() if now is None else now
+        rate = per_minute / 60.0
+        capacity = max(1.0, per_minute / 6.0)  # bursts of up to ten seconds' worth
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = _Bucket(capacity, now)
+        bucket.tokens = min(capacity, bucket.tokens + (now - bucket.updated) * rate)
+        bucket.updated = now
+        if bucket.tokens >= 1.0:
+            bucket.tokens -= 1.0
+            return 0.0
+        return (1.0 - bucket.tokens) / rate if rate > 0 else math.inf

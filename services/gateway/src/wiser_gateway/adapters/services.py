@@ -1,0 +1,60 @@
+"""Calls to the services behind the gateway, each with a short-lived identity token of the signed-in user."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from wiser_servicekit.identity import issue_identity_token
+
+from ..usecases.accounts import User
+
+
+@dataclass
+class Upstream:
+    status: int
+    body: bytes
+    headers: httpx.Headers
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.body) if self.body else None
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+class Services:
+    def __init__(self, http: httpx.AsyncClient, urls: dict[str, str], identity_key: str, issuer: str, ttl: int) -> None:
+        self.http, self.urls, self.identity_key, self.issuer, self.ttl = http, urls, identity_key, issuer, ttl
+
+    def _headers(self, user: User, extra: dict[str, str] | None = None) -> dict[str, str]:
+        token = issue_identity_token(self.identity_key, str(user.id), user.roles, ttl=self.ttl, issuer=self.issuer)
+        return {"Authorization": f"Bearer {token}", **(extra or {})}
+
+    async def call(
+        self,
+        service: str,
+        method: str,
+        path: str,
+        user: User,
+        *,
+        params: Any = None,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> Upstream:
+        try:
+            r = await self.http.request(
+                method, self.urls[service] + path, params=params, json=json, headers=self._headers(user, headers)
+            )
+        except httpx.HTTPError:
+            body = (
+                b'{"type": "https://wiser.example/problems/upstream-unavailable", "title": "Service unavailable",'
+                b' "status": 503, "code": "UPSTREAM_UNAVAILABLE"}'
+            )
+            return Upstream(503, body, httpx.Headers({"content-type": "application/problem+json"}))
+        return Upstream(r.status_code, r.content, r.headers)

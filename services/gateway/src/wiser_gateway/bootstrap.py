@@ -1,0 +1,103 @@
+"""The gateway's composition root."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from sqlalchemy import text
+
+from wiser_servicekit import messaging, metrics
+from wiser_servicekit.db import make_engine, make_sessionmaker
+from wiser_servicekit.health import health_router
+from wiser_servicekit.logs import setup_logging
+from wiser_servicekit.telemetry import instrument_httpx, setup_telemetry
+
+from .adapters.services import Services
+from .config import Settings
+from .domain.auth import ROLES, Lockout, SessionPolicy
+from .entrypoints import web
+from .entrypoints.live import Hub, subscribe_live
+from .usecases import accounts
+
+log = logging.getLogger("wiser.gateway")
+STATIC = Path(__file__).parent / "static"
+
+
+async def seed_demo_users(settings: Settings, sessions: object) -> None:
+    """One demo user per role, username = role, when WISER_ENV=dev (refused elsewhere by settings)."""
+    if settings.env != "dev":
+        return
+    async with sessions() as session, session.begin():  # type: ignore[operator]
+        for role in ROLES:
+            await accounts.upsert_user(
+                session, role, role.replace("_", " ").title() + " (demo)", settings.demo_password, [role]
+            )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    setup_logging("gateway", settings.log_level)
+    setup_telemetry("gateway", settings.otel_exporter, settings.otel_endpoint)
+    instrument_httpx()
+    engine = make_engine(settings.database_url, settings.db_schema, settings.db_pool_size)
+    sessions = make_sessionmaker(engine)
+    http = httpx.AsyncClient(timeout=15)
+    broker = messaging.make_broker(settings.amqp_url, "gateway")
+    hub = Hub()
+    subscribe_live(broker, hub)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await seed_demo_users(settings, sessions)
+        await broker.start()
+        try:
+            yield
+        finally:
+            await broker.stop()
+            await http.aclose()
+            await engine.dispose()
+
+    app = FastAPI(title="WISeR gateway", version="1.0.0", lifespan=lifespan, docs_url=None, redoc_url=None)
+    st = app.state
+    st.settings = settings
+    st.sessions = sessions
+    st.services = Services(
+        http,
+        {"intake": settings.intake_url.rstrip("/"), "validation": settings.validation_url.rstrip("/")},
+        settings.identity_key,
+        settings.identity_issuer,
+        settings.identity_ttl,
+    )
+    st.hub = hub
+    st.lockout = Lockout(settings.lockout_attempts, settings.lockout_minutes)
+    st.session_policy = SessionPolicy(
+        timedelta(minutes=settings.session_idle_minutes), timedelta(hours=settings.session_absolute_hours)
+    )
+    from .adapters.ratelimit import RateLimiter
+
+    st.signin_limiter = RateLimiter()
+    web.install(app)
+    app.include_router(web.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    async def db_ready() -> None:
+        async with sessions() as session:
+            await session.execute(text("SELECT 1"))
+
+    async def broker_ready() -> None:
+        if not await broker.ping(timeout=2):
+            raise ConnectionError("broker")
+
+    app.include_router(health_router({"database": db_ready, "broker": broker_ready}))
+    app.add_middleware(metrics.HttpMetricsMiddleware, service="gateway")
+    app.add_middleware(web.security_headers(settings.force_https))
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="health/.*,metrics,static/.*,events")
+    return app

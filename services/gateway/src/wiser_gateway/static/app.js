@@ -1,0 +1,99 @@
+// First-party script for the dashboards: tabs, confirmations and live updates. No inline scripts (CSP).
+(function () {
+  "use strict";
+
+  function setupTabs() {
+    var tabs = Array.prototype.slice.call(document.querySelectorAll("[role=tab]"));
+    function select(tab) {
+      tabs.forEach(function (t) {
+        var on = t === tab;
+        t.setAttribute("aria-selected", on ? "true" : "false");
+        t.tabIndex = on ? 0 : -1;
+        var panel = document.getElementById(t.getAttribute("aria-controls"));
+        if (panel) panel.hidden = !on;
+      });
+      var url = new URL(window.location.href);
+      url.searchParams.set("tab", tab.id.replace("tab-", ""));
+      window.history.replaceState(null, "", url);
+    }
+    tabs.forEach(function (tab, i) {
+      tab.addEventListener("click", function () { select(tab); });
+      tab.addEventListener("keydown", function (e) {
+        var next = null;
+        if (e.key === "ArrowRight") next = tabs[(i + 1) % tabs.length];
+        if (e.key === "ArrowLeft") next = tabs[(i - 1 + tabs.length) % tabs.length];
+        if (next) { e.preventDefault(); next.focus(); select(next); }
+      });
+    });
+  }
+
+  function setupConfirm() {
+    document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+      form.addEventListener("submit", function (e) {
+        if (!window.confirm(form.getAttribute("data-confirm"))) e.preventDefault();
+      });
+    });
+  }
+
+  function setupReasons() {
+    // A changed field needs its reason: mark the reason input required once the value differs.
+    document.querySelectorAll("form.corrections input[data-original]").forEach(function (input) {
+      var reason = document.getElementById(input.id.replace("field-", "reason-"));
+      input.addEventListener("input", function () {
+        if (reason) reason.required = input.value !== input.getAttribute("data-original");
+      });
+    });
+  }
+
+  function debounce(fn, ms) {
+    var timer = null;
+    return function () { clearTimeout(timer); timer = setTimeout(fn, ms); };
+  }
+
+  function setupLive() {
+    var mode = document.body.getAttribute("data-live");
+    if (!mode || !window.EventSource) return;
+    var refresh;
+    if (mode === "packets") {
+      refresh = debounce(function () {
+        var url = new URL(window.location.href);
+        url.searchParams.set("fragment", "1");
+        if (url.pathname === "/review") url.pathname = "/review";
+        fetch(url.toString(), { credentials: "same-origin", headers: { "Accept": "text/html" } })
+          .then(function (r) { return r.ok ? r.text() : null; })
+          .then(function (html) {
+            if (html === null) return;
+            var box = document.getElementById("results");
+            if (!box) return;
+            if (url.pathname === "/packets") { box.innerHTML = html; return; }
+            var doc = new DOMParser().parseFromString(html, "text/html");
+            var fresh = doc.getElementById("results");
+            if (fresh) box.innerHTML = fresh.innerHTML;
+          });
+      }, 200);
+    } else if (mode === "packet") {
+      var id = document.body.getAttribute("data-packet");
+      refresh = debounce(function () {
+        fetch("/packets/" + id + "?fragment=status", { credentials: "same-origin" })
+          .then(function (r) { return r.ok ? r.text() : null; })
+          .then(function (html) {
+            var slot = document.getElementById("status-slot");
+            if (html !== null && slot) slot.innerHTML = html;
+          });
+      }, 200);
+    }
+    var source = new EventSource("/events");
+    source.addEventListener("transition", function (e) {
+      var event = JSON.parse(e.data);
+      if (mode === "packet" && event.packet_id !== document.body.getAttribute("data-packet")) return;
+      refresh();
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    setupTabs();
+    setupConfirm();
+    setupReasons();
+    setupLive();
+  });
+})();
