@@ -9,7 +9,7 @@ UV := $(TOOLS)/bin/uv
 PY := .venv/bin/python
 UV_VERSION := 0.13.9
 
-.PHONY: help install run test test-unit bench docs schemas lint conformance clean
+.PHONY: help install browsers run test test-unit bench docs schemas lint conformance clean
 
 help:
 	@echo "make run     start every service, the local S3 and demo data (Ctrl-C stops all)"
@@ -28,10 +28,18 @@ $(UV):
 
 install: .venv/.installed
 
+# The browser tests drive Debian's Chromium (Playwright never downloads a browser of its own).
+browsers:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
+	else echo "the browser tests need Debian's chromium: sudo apt-get install chromium"; fi
+
 run: install
 	$(PY) infra/local/run.py
 
-test: install
+test: install browsers
 	$(PY) -m pytest
 
 test-unit: install

@@ -131,6 +131,7 @@ def stop(sysm: System) -> None:
 class FullSystem(System):
     validation_url: str = ""
     sandbox_url: str = ""
+    gateway_url: str = ""
 
 
 @pytest.fixture(scope="session")
@@ -138,7 +139,7 @@ def full_system(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Itera
     """Intake, validation and the sandbox peers, on a database and vhost of their own."""
     own = infra.derive("full")
     sysm = FullSystem(own, tmp_path_factory.mktemp("full-logs"), system_env(own))
-    sandbox_port, validation_port, intake_port = free_port(), free_port(), free_port()
+    sandbox_port, validation_port, intake_port, gateway_port = free_port(), free_port(), free_port(), free_port()
     sandbox = f"http://127.0.0.1:{sandbox_port}"
     sysm.env.update(
         {
@@ -152,10 +153,14 @@ def full_system(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Itera
             "WISER_VALIDATION_PEER_BACKOFF": "0.3",
             "WISER_VALIDATION_BREAKER_RESET_SECONDS": "2",
             "WISER_SANDBOX_PORT": str(sandbox_port),
+            "WISER_GATEWAY_DATABASE_URL": own.sqlalchemy_url("wiser_gateway"),
+            "WISER_GATEWAY_DATABASE_ADMIN_URL": own.sqlalchemy_url(),
+            "WISER_GATEWAY_INTAKE_URL": f"http://127.0.0.1:{intake_port}",
+            "WISER_GATEWAY_VALIDATION_URL": f"http://127.0.0.1:{validation_port}",
         }
     )
     try:
-        for module in ("wiser_intake", "wiser_validation"):
+        for module in ("wiser_intake", "wiser_validation", "wiser_gateway"):
             subprocess.run(
                 [sys.executable, "-m", module, "migrate"], cwd=ROOT, env=sysm.env, check=True, capture_output=True
             )
@@ -168,6 +173,9 @@ def full_system(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Itera
             ["wiser_validation", "serve"],
             validation_port,
             WISER_VALIDATION_HTTP_PORT=str(validation_port),
+        )
+        _, sysm.gateway_url = sysm.start(
+            "gateway", ["wiser_gateway", "serve"], gateway_port, WISER_GATEWAY_HTTP_PORT=str(gateway_port)
         )
         seeded = subprocess.run(
             [sys.executable, "-m", "wiser_intake", "seed-demo", "--partner-only"],
