@@ -157,6 +157,8 @@ def full_system(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Itera
             "WISER_GATEWAY_DATABASE_ADMIN_URL": own.sqlalchemy_url(),
             "WISER_GATEWAY_INTAKE_URL": f"http://127.0.0.1:{intake_port}",
             "WISER_GATEWAY_VALIDATION_URL": f"http://127.0.0.1:{validation_port}",
+            # Many sign-ins from one address in a few seconds is what these tests do.
+            "WISER_GATEWAY_SIGNIN_PER_MINUTE": "600",
         }
     )
     try:

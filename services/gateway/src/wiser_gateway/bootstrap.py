@@ -83,7 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     from .adapters.ratelimit import RateLimiter
 
-    st.signin_limiter = RateLimiter()
+    st.signin_limiter = RateLimiter(burst_seconds=60.0)
     web.install(app)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

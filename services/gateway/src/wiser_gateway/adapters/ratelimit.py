@@ -1,4 +1,4 @@
-"""Per-partner token buckets (in process: each replica enforces its share)."""
+"""Token buckets per key (in process: each replica enforces its share)."""
 
 from __future__ import annotations
 
@@ -14,14 +14,15 @@ class _Bucket:
 
 
 class RateLimiter:
-    def __init__(self) -> None:
+    def __init__(self, burst_seconds: float = 10.0) -> None:
         self._buckets: dict[str, _Bucket] = {}
+        self.burst_seconds = burst_seconds
 
     def take(self, key: str, per_minute: int, now: float | None = None) -> float:
         """Spend one token; 0.0 if allowed, else seconds until the next token."""
         now = time.monotonic() if now is None else now
         rate = per_minute / 60.0
-        capacity = max(1.0, per_minute / 6.0)  # bursts of up to ten seconds' worth
+        capacity = max(1.0, per_minute * self.burst_seconds / 60.0)
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = self._buckets[key] = _Bucket(capacity, now)

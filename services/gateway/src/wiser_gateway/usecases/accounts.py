@@ -124,23 +124,31 @@ async def authenticate(
 ) -> User:
     """The user, or SignInFailed('invalid' | 'locked'); wrong passwords count towards a lockout."""
     t = now()
+    failure: str | None = None
     async with sessions() as session, session.begin():
         row = (await session.execute(select(users).where(users.c.username == username).with_for_update())).first()
         if row is None or not row.active:
             _burn(password)
-            raise SignInFailed("invalid")
-        if Lockout.locked(row.locked_until, t):
-            raise SignInFailed("locked")
-        try:
-            hasher.verify(row.password_hash, password)
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
-            failed, locked_until = lockout.after_failure(row.failed_attempts, t)
-            await session.execute(
-                update(users).where(users.c.id == row.id).values(failed_attempts=failed, locked_until=locked_until)
-            )
-            raise SignInFailed("locked" if locked_until else "invalid") from None
-        await session.execute(update(users).where(users.c.id == row.id).values(failed_attempts=0, locked_until=None))
-        return _user(row)
+            failure = "invalid"
+        elif Lockout.locked(row.locked_until, t):
+            failure = "locked"
+        else:
+            try:
+                hasher.verify(row.password_hash, password)
+            except (VerifyMismatchError, VerificationError, InvalidHashError):
+                failed, locked_until = lockout.after_failure(row.failed_attempts, t)
+                # Recorded before answering: the count must survive the refusal.
+                await session.execute(
+                    update(users).where(users.c.id == row.id).values(failed_attempts=failed, locked_until=locked_until)
+                )
+                failure = "locked" if locked_until else "invalid"
+            else:
+                await session.execute(
+                    update(users).where(users.c.id == row.id).values(failed_attempts=0, locked_until=None)
+                )
+    if failure is not None or row is None:
+        raise SignInFailed(failure or "invalid")
+    return _user(row)
 
 
 def _burn(password: str) -> None:

@@ -1,0 +1,236 @@
+"""The role matrix: every gateway and service route × every role, no credentials, expired and forged ones."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from wiser_servicekit.identity import issue_identity_token
+
+from .conftest import IDENTITY_KEY
+from .test_validation import PDF, packet
+
+ROLES = ("ops_tier1", "ops_tier2", "supervisor", "clinical_reviewer", "medical_director", "manager", "admin", "auditor")
+STAFF = set(ROLES)
+CORRECTORS = {"ops_tier1", "ops_tier2", "supervisor"}
+DISMISSERS = {"ops_tier2", "supervisor"}
+
+
+@pytest.fixture(scope="module")
+async def packets(full_system: Any) -> dict[str, str]:
+    """A packet in clinical_queue (with a document) and a closed one, made through the partner API."""
+    async with httpx.AsyncClient(base_url=full_system.url, timeout=30) as c:
+        token = (
+            await c.post(
+                "/oauth/token",
+                data={"grant_type": "client_credentials", "client_id": "demo-partner", "client_secret": "demo-secret"},
+            )
+        ).json()["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        open_body = packet("Sorelli", "Okonkwo", code="64483", dx="M54.16")
+        r = await c.post(
+            "/api/v1/packets",
+            headers=auth,
+            data={"packet": json.dumps(open_body)},
+            files=[("documents", ("note.pdf", PDF, "application/pdf"))],
+        )
+        open_id = r.json()["packet_id"]
+        closed_id = (
+            await c.post(
+                "/api/v1/packets", headers=auth, json=packet("Wrenfield", "Okonkwo", code="64483", dx="M54.16")
+            )
+        ).json()["packet_id"]
+        await c.post(f"/api/v1/packets/{closed_id}/withdraw", headers=auth, json={"reason": "test"})
+        for _ in range(300):
+            if (await c.get(f"/api/v1/packets/{open_id}", headers=auth)).json()["state"] == "clinical_queue":
+                break
+            await asyncio.sleep(0.1)
+        staff = {"Authorization": f"Bearer {issue_identity_token(IDENTITY_KEY, 'x', ['auditor'])}"}
+        detail = (await c.get(f"/api/v1/ops/packets/{open_id}", headers=staff)).json()
+    assert detail["state"] == "clinical_queue", detail["state"]
+    return {"open": open_id, "closed": closed_id, "document": detail["documents"][0]["document_id"]}
+
+
+def service_routes(p: dict[str, str]) -> list[tuple[str, str, str, dict[str, Any], set[str], int]]:
+    """(service, method, path, request kwargs, roles allowed, status when allowed)."""
+    o, c, d = p["open"], p["closed"], p["document"]
+    wrong_version = {
+        "json": {"corrections": [{"field": "beneficiary.mbi", "value": "x", "reason": "r"}]},
+        "headers": {"If-Match": '"999"'},
+    }
+    return [
+        ("intake", "GET", "/api/v1/ops/packets", {}, STAFF, 200),
+        ("intake", "GET", "/api/v1/ops/packets/counts", {}, STAFF, 200),
+        ("intake", "GET", f"/api/v1/ops/packets/{o}", {}, STAFF, 200),
+        ("intake", "GET", f"/api/v1/ops/packets/{o}/documents/{d}", {}, STAFF, 200),
+        ("intake", "PATCH", f"/api/v1/ops/packets/{o}", wrong_version, CORRECTORS, 409),
+        (
+            "intake",
+            "POST",
+            f"/api/v1/ops/packets/{o}/dismiss",
+            {"json": {"code": "INVALID_BENEFICIARY", "note": "n"}},
+            DISMISSERS,
+            409,
+        ),
+        ("intake", "POST", f"/api/v1/ops/packets/{c}/withdraw", {"json": {"reason": "again"}}, {"supervisor"}, 409),
+        ("validation", "GET", f"/api/v1/validation/packets/{o}", {}, STAFF, 200),
+        (
+            "validation",
+            "POST",
+            f"/api/v1/validation/packets/{c}/rerun",
+            {"json": {"reason": "matrix"}},
+            CORRECTORS,
+            202,
+        ),
+        ("validation", "GET", "/api/v1/reference", {}, STAFF, 200),
+        ("validation", "GET", "/api/v1/reference/services", {}, STAFF, 200),
+    ]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_every_service_route_for_every_role_and_bad_token(full_system, packets) -> None:
+    bases = {"intake": full_system.url, "validation": full_system.validation_url}
+    expired = issue_identity_token(IDENTITY_KEY, "u", ["supervisor"], ttl=-30)
+    forged = issue_identity_token("another-key-" + "z" * 40, "u", ["supervisor"])
+    mismatches = []
+    async with httpx.AsyncClient(timeout=30) as c:
+        for service, method, path, kwargs, allowed, ok_status in service_routes(packets):
+            url = bases[service] + path
+            cases: list[tuple[str, dict[str, str], int]] = [
+                ("no token", {}, 401),
+                ("expired token", bearer(expired), 401),
+                ("token signed with another key", bearer(forged), 401),
+                ("no role", bearer(issue_identity_token(IDENTITY_KEY, "u", [])), 403),
+            ]
+            cases += [
+                (
+                    role,
+                    bearer(issue_identity_token(IDENTITY_KEY, f"u-{role}", [role])),
+                    ok_status if role in allowed else 403,
+                )
+                for role in ROLES
+            ]
+            for label, auth, expected in cases:
+                headers = {**kwargs.get("headers", {}), **auth}
+                r = await c.request(method, url, headers=headers, json=kwargs.get("json"))
+                # A correction with a stale If-Match is refused before anything changes (412).
+                status = 409 if r.status_code == 412 else r.status_code
+                if status != expected:
+                    mismatches.append(f"{method} {path} as {label}: {r.status_code} != {expected}")
+    assert mismatches == []
+
+
+async def session_for(gateway: str, username: str) -> tuple[httpx.AsyncClient, str]:
+    c = httpx.AsyncClient(base_url=gateway, timeout=30)
+    page = await c.get("/signin")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    r = await c.post(
+        "/signin", data={"username": username, "password": "demo-password", "csrf_token": csrf, "next": "/packets"}
+    )
+    assert r.status_code == 303, (username, r.status_code)
+    home = await c.get("/packets")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', home.text).group(1)  # type: ignore[union-attr]
+    return c, token
+
+
+async def test_every_gateway_route_for_every_role(full_system, packets) -> None:
+    o, d = packets["open"], packets["document"]
+    user_id = str(uuid.uuid4())
+    routes: list[tuple[str, str, dict[str, Any], set[str], int]] = [
+        ("GET", "/packets", {}, STAFF, 200),
+        ("GET", "/packets?fragment=1", {}, STAFF, 200),
+        ("GET", f"/packets/{o}", {}, STAFF, 200),
+        ("GET", f"/packets/{o}/documents/{d}", {}, STAFF, 200),
+        ("GET", "/review", {}, STAFF, 200),
+        ("GET", f"/review/{o}", {}, STAFF, 200),
+        ("POST", f"/review/{o}/corrections", {}, CORRECTORS, 422),
+        ("POST", f"/review/{o}/dismiss", {"code": "INVALID_BENEFICIARY", "note": "n"}, DISMISSERS, 409),
+        ("GET", "/admin/users", {}, {"admin"}, 200),
+        ("POST", f"/admin/users/{user_id}", {"action": "deactivate"}, {"admin"}, 303),
+        ("GET", "/audit", {}, {"auditor", "admin"}, 200),
+    ]
+    mismatches = []
+    anonymous = httpx.AsyncClient(base_url=full_system.gateway_url, timeout=30)
+    for method, path, form, _, _ in routes:
+        r = await anonymous.request(method, path, data=form or None)
+        if not (r.status_code == 303 and r.headers["location"].startswith("/signin")):
+            mismatches.append(f"{method} {path} signed out: {r.status_code}")
+    forged = httpx.AsyncClient(base_url=full_system.gateway_url, timeout=30, cookies={"wiser_session": "forged"})
+    for method, path, form, _, _ in routes:
+        r = await forged.request(method, path, data=form or None)
+        if r.status_code != 303:
+            mismatches.append(f"{method} {path} with a forged session: {r.status_code}")
+    for role in ROLES:
+        client, csrf = await session_for(full_system.gateway_url, role)
+        try:
+            for method, path, form, allowed, ok_status in routes:
+                data = {**form, "csrf_token": csrf} if method == "POST" else None
+                r = await client.request(method, path, data=data)
+                expected = ok_status if role in allowed else 403
+                if r.status_code != expected:
+                    mismatches.append(f"{method} {path} as {role}: {r.status_code} != {expected}")
+            no_csrf = await client.post(f"/review/{o}/corrections", data={})
+            if no_csrf.status_code != 403:
+                mismatches.append(f"corrections without a CSRF token as {role}: {no_csrf.status_code}")
+            await client.post("/signout", data={"csrf_token": csrf})
+            after = await client.get("/packets")
+            if after.status_code != 303:
+                mismatches.append(f"a signed-out session of {role} still works: {after.status_code}")
+        finally:
+            await client.aclose()
+    await anonymous.aclose()
+    await forged.aclose()
+    assert mismatches == []
+
+
+async def test_security_headers_are_set(full_system) -> None:
+    async with httpx.AsyncClient(base_url=full_system.gateway_url) as c:
+        r = await c.get("/signin")
+    csp = r.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+    assert r.headers["x-content-type-options"] == "nosniff"
+    cookie = r.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+
+
+async def test_repeated_wrong_passwords_lock_the_account(full_system) -> None:
+    admin, csrf = await session_for(full_system.gateway_url, "admin")
+    name = "locktest-" + uuid.uuid4().hex[:6]
+    r = await admin.post(
+        "/admin/users",
+        data={
+            "csrf_token": csrf,
+            "username": name,
+            "display_name": "Lock test",
+            "password": "correct horse battery",
+            "roles": ["ops_tier1"],
+        },
+    )
+    assert r.status_code == 303 and "error" not in r.headers["location"]
+    async with httpx.AsyncClient(base_url=full_system.gateway_url, timeout=30) as c:
+        page = await c.get("/signin")
+        csrf_in = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+        statuses = []
+        for _ in range(5):
+            statuses.append(
+                (
+                    await c.post("/signin", data={"username": name, "password": "wrong", "csrf_token": csrf_in})
+                ).status_code
+            )
+        locked = await c.post(
+            "/signin", data={"username": name, "password": "correct horse battery", "csrf_token": csrf_in}
+        )
+    assert statuses[:4] == [401] * 4 and statuses[4] == 423
+    assert locked.status_code == 423
+    audit = await admin.get("/audit", params={"action": "signin.failed"})
+    assert audit.text.count("signin.failed") >= 5
+    await admin.aclose()
