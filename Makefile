@@ -47,6 +47,7 @@ test-unit: install
 
 bench: install
 	$(PY) infra/bench/submit_bench.py
+	$(PY) infra/bench/list_bench.py
 
 docs: install
 	$(PY) -m wiser_contracts.schemas write

@@ -512,12 +512,22 @@ async def search_packets(
     return {"items": [ops_row(r, window) for r in rows], "next_cursor": next_cursor}
 
 
+_COUNTS: dict[str, Any] = {"at": 0.0, "counts": None}
+COUNTS_TTL = 0.5  # seconds: every open dashboard asks on each refresh; half a second stale is invisible
+
+
 async def state_counts(ctx: Intake) -> dict[str, int]:
+    """Packets per state (a full count, shared between callers for half a second)."""
+    import time
+
+    if _COUNTS["counts"] is not None and time.monotonic() - _COUNTS["at"] < COUNTS_TTL:
+        return dict(_COUNTS["counts"])
     async with ctx.sessions() as session:
         rows = (await session.execute(select(packets.c.state, func.count()).group_by(packets.c.state))).all()
     counts = {s.value: 0 for s in m.PacketState}
     counts.update({r[0]: int(r[1]) for r in rows})
-    return counts
+    _COUNTS.update(at=time.monotonic(), counts=counts)
+    return dict(counts)
 
 
 async def packet_detail(ctx: Intake, packet_id: uuid.UUID) -> dict[str, Any]:
