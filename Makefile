@@ -48,6 +48,7 @@ test-unit: install
 bench: install
 	$(PY) infra/bench/submit_bench.py
 	$(PY) infra/bench/list_bench.py
+	cd infra/bench && ../../$(PY) validation_bench.py
 
 docs: install
 	$(PY) -m wiser_contracts.schemas write

@@ -22,7 +22,7 @@ from wiser_servicekit.problems import install_problem_handlers
 from wiser_servicekit.telemetry import instrument_httpx, setup_telemetry
 
 from .adapters.intake import IntakeClient
-from .adapters.peers import CircuitBreaker, HetsClient, NppesClient, PecosClient, Peers, Resilience
+from .adapters.peers import CircuitBreaker, HetsClient, NppesClient, PecosClient, Peers, Resilience, TtlCache
 from .adapters.reference_store import ReferenceStore, file_documents, load_files
 from .adapters.tables import outbox
 from .config import Settings
@@ -53,8 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     peers = Peers(
         hets=HetsClient(settings.hets_url, settings.hets_sender_id, settings.hets_receiver_id, http, resilience()),
-        nppes=NppesClient(settings.nppes_url, http, resilience()),
-        pecos=PecosClient(settings.pecos_url, http, resilience()),
+        nppes=NppesClient(settings.nppes_url, http, resilience(), TtlCache(settings.registry_cache_seconds)),
+        pecos=PecosClient(settings.pecos_url, http, resilience(), TtlCache(settings.registry_cache_seconds)),
     )
     validation = Validation(
         sessions=sessions,

@@ -41,5 +41,7 @@ class Settings(ServiceSettings):
     peer_backoff: float = 0.5
     breaker_threshold: int = 5
     breaker_reset_seconds: float = 30.0
+    # NPPES and PECOS answers are kept this long (the registries refresh weekly); HETS is always asked.
+    registry_cache_seconds: float = 600.0
     # Extra reference files (a folder of versioned JSON files) loaded on top of the packaged ones.
     reference_dir: Path | None = None

@@ -157,13 +157,41 @@ def to_eligibility(response: Any, dos: date) -> Eligibility:
     )
 
 
+class TtlCache:
+    """Answers that change slowly (NPPES, PECOS are refreshed weekly) kept for a while; failures never cached."""
+
+    def __init__(self, ttl: float = 600.0, size: int = 10_000) -> None:
+        self.ttl, self.size = ttl, size
+        self._items: dict[str, tuple[float, Any]] = {}
+
+    def get(self, key: str) -> Any | None:
+        hit = self._items.get(key)
+        if hit is None or time.monotonic() - hit[0] > self.ttl:
+            return None
+        return hit[1]
+
+    def put(self, key: str, value: Any) -> None:
+        if len(self._items) >= self.size:
+            self._items.clear()
+        self._items[key] = (time.monotonic(), value)
+
+
 class NppesClient:
     """NPI Registry API v2.1: `?version=2.1&number=<npi>`."""
 
-    def __init__(self, url: str, http: httpx.AsyncClient, resilience: Resilience) -> None:
+    def __init__(self, url: str, http: httpx.AsyncClient, resilience: Resilience, cache: TtlCache | None = None):
         self.url, self.http, self.resilience = url, http, resilience
+        self.cache = cache or TtlCache()
 
     async def lookup(self, npi: str) -> NpiRecord:
+        cached = self.cache.get(npi)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        record = await self._lookup(npi)
+        self.cache.put(npi, record)
+        return record
+
+    async def _lookup(self, npi: str) -> NpiRecord:
         async def ask() -> dict[str, Any]:
             r = await self.http.get(self.url, params={"version": "2.1", "number": npi})
             _raise_for_server_error(r)
@@ -188,10 +216,19 @@ class NppesClient:
 class PecosClient:
     """Medicare enrollment by NPI."""
 
-    def __init__(self, url: str, http: httpx.AsyncClient, resilience: Resilience) -> None:
+    def __init__(self, url: str, http: httpx.AsyncClient, resilience: Resilience, cache: TtlCache | None = None):
         self.url, self.http, self.resilience = url.rstrip("/"), http, resilience
+        self.cache = cache or TtlCache()
 
     async def enrollment(self, npi: str) -> Enrollment:
+        cached = self.cache.get(npi)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        record = await self._enrollment(npi)
+        self.cache.put(npi, record)
+        return record
+
+    async def _enrollment(self, npi: str) -> Enrollment:
         async def ask() -> dict[str, Any] | None:
             r = await self.http.get(f"{self.url}/{npi}")
             if r.status_code == 404:

@@ -61,16 +61,22 @@ class ReferenceStore:
         self.sessions, self.ttl = sessions, ttl
         self._docs: dict[str, dict[str, Any]] | None = None
         self._loaded = 0.0
+        self._sets: dict[date, ReferenceSet] = {}
 
     async def documents(self) -> dict[str, dict[str, Any]]:
         if self._docs is None or time.monotonic() - self._loaded > self.ttl:
             async with self.sessions() as session:
                 self._docs = await documents_from_table(session)
             self._loaded = time.monotonic()
+            self._sets = {}
         return self._docs
 
     async def in_force(self, on: date) -> ReferenceSet:
-        return build_reference(await self.documents(), on)
+        docs = await self.documents()
+        if on not in self._sets:  # building a set expands every code range: once per day and reload
+            self._sets[on] = build_reference(docs, on)
+        return self._sets[on]
 
     def invalidate(self) -> None:
         self._docs = None
+        self._sets = {}
