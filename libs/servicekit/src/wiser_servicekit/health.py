@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
@@ -38,3 +39,18 @@ def health_router(checks: dict[str, Check], timeout: float = 3.0) -> APIRouter:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+def standard_checks(sessions: Any, broker: Any) -> dict[str, Check]:
+    """Readiness of what every service has: its database and the broker."""
+    from sqlalchemy import text
+
+    async def database() -> None:
+        async with sessions() as session:
+            await session.execute(text("SELECT 1"))
+
+    async def rabbitmq() -> None:
+        if not await broker.ping(timeout=2):
+            raise ConnectionError("broker")
+
+    return {"database": database, "broker": rabbitmq}

@@ -202,3 +202,17 @@ async def publish_message(broker: RabbitBroker, message: Message) -> None:
         persist=True,
         mandatory=False,
     )
+
+
+async def dlq_command(amqp_url: str, service: str, subs: tuple[Subscription, ...], action: str) -> None:
+    """`python -m wiser_<svc> dlq list|replay`: what is parked, or put it back on its queue."""
+    broker = make_broker(amqp_url, service)
+    await broker.connect()
+    try:
+        for sub in subs:
+            if action == "list":
+                print(f"{sub.dlq().name}: {await parked_count(broker, sub)}")
+            else:
+                print(f"{sub.queue_name}: replayed {await replay_parked(broker, sub)}")
+    finally:
+        await broker.stop()

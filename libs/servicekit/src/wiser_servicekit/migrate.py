@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -24,3 +25,39 @@ def migrate(settings: ServiceSettings, service_root: Path) -> None:
     """Create the service's role and schema, then upgrade its tables to head (as the role)."""
     asyncio.run(ensure_role_and_schema(settings.database_admin_url, settings.database_url, settings.db_schema))
     command.upgrade(alembic_config(service_root, settings.database_url, settings.db_schema), "head")
+
+
+def run_alembic_env(metadata: Any, schema: str) -> None:
+    """The body of every service's migrations/env.py: its own schema and version table only."""
+    import asyncio as _asyncio
+
+    from alembic import context
+    from sqlalchemy import pool
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    config = context.config
+    url = config.get_main_option("sqlalchemy.url") or ""
+
+    def configure(connection: Any) -> None:
+        context.configure(
+            connection=connection,
+            target_metadata=metadata,
+            version_table_schema=schema,
+            include_schemas=False,
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+    async def run() -> None:
+        engine = create_async_engine(url, poolclass=pool.NullPool)
+        async with engine.connect() as conn:
+            await conn.run_sync(configure)
+        await engine.dispose()
+
+    if context.is_offline_mode():
+        context.configure(url=url, target_metadata=metadata, version_table_schema=schema, literal_binds=True)
+        with context.begin_transaction():
+            context.run_migrations()
+    else:
+        _asyncio.run(run())

@@ -12,11 +12,10 @@ import httpx
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from sqlalchemy import text
 
 from wiser_servicekit import messaging, metrics
 from wiser_servicekit.db import make_engine, make_sessionmaker
-from wiser_servicekit.health import health_router
+from wiser_servicekit.health import health_router, standard_checks
 from wiser_servicekit.logs import setup_logging
 from wiser_servicekit.telemetry import instrument_httpx, setup_telemetry
 
@@ -88,15 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-    async def db_ready() -> None:
-        async with sessions() as session:
-            await session.execute(text("SELECT 1"))
-
-    async def broker_ready() -> None:
-        if not await broker.ping(timeout=2):
-            raise ConnectionError("broker")
-
-    app.include_router(health_router({"database": db_ready, "broker": broker_ready}))
+    app.include_router(health_router(standard_checks(sessions, broker)))
     app.add_middleware(metrics.HttpMetricsMiddleware, service="gateway")
     app.add_middleware(web.security_headers(settings.force_https))
     FastAPIInstrumentor.instrument_app(app, excluded_urls="health/.*,metrics,static/.*,events")

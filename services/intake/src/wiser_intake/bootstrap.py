@@ -11,12 +11,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
-from sqlalchemy import text
 
 from wiser_contracts import topology
 from wiser_servicekit import messaging, metrics
 from wiser_servicekit.db import make_engine, make_sessionmaker
-from wiser_servicekit.health import health_router
+from wiser_servicekit.health import health_router, standard_checks
 from wiser_servicekit.logs import setup_logging
 from wiser_servicekit.outbox import OutboxRelay, asyncpg_dsn
 from wiser_servicekit.problems import install_problem_handlers
@@ -97,15 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     app.add_middleware(metrics.HttpMetricsMiddleware, service="intake")
 
-    async def db_ready() -> None:
-        async with sessions() as session:
-            await session.execute(text("SELECT 1"))
-
-    async def broker_ready() -> None:
-        if not await broker.ping(timeout=2):
-            raise ConnectionError("broker")
-
-    app.include_router(health_router({"database": db_ready, "broker": broker_ready, "s3": store.ping}))
+    app.include_router(health_router({**standard_checks(sessions, broker), "s3": store.ping}))
     app.include_router(partner_router)
     app.include_router(ops_router)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="health/.*,metrics")

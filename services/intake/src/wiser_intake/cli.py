@@ -70,18 +70,9 @@ async def _seed(settings: Settings, fixtures: Path, packets: bool) -> None:
 
 async def _dlq(settings: Settings, action: str) -> None:
     from wiser_contracts import topology
-    from wiser_servicekit import messaging
+    from wiser_servicekit.messaging import dlq_command
 
-    broker = messaging.make_broker(settings.amqp_url, "intake")
-    await broker.connect()
-    try:
-        for sub in topology.INTAKE:
-            if action == "list":
-                print(f"{sub.dlq().name}: {await messaging.parked_count(broker, sub)}")
-            else:
-                print(f"{sub.queue_name}: replayed {await messaging.replay_parked(broker, sub)}")
-    finally:
-        await broker.stop()
+    await dlq_command(settings.amqp_url, "intake", topology.INTAKE, action)
 
 
 def main(argv: list[str] | None = None) -> int:

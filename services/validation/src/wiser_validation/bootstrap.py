@@ -10,12 +10,11 @@ import httpx
 from fastapi import FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
-from sqlalchemy import text
 
 from wiser_contracts import topology
 from wiser_servicekit import messaging, metrics
 from wiser_servicekit.db import make_engine, make_sessionmaker
-from wiser_servicekit.health import health_router
+from wiser_servicekit.health import health_router, standard_checks
 from wiser_servicekit.logs import setup_logging
 from wiser_servicekit.outbox import OutboxRelay, asyncpg_dsn
 from wiser_servicekit.problems import install_problem_handlers
@@ -100,15 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     app.add_middleware(metrics.HttpMetricsMiddleware, service="validation")
 
-    async def db_ready() -> None:
-        async with sessions() as session:
-            await session.execute(text("SELECT 1"))
-
-    async def broker_ready() -> None:
-        if not await broker.ping(timeout=2):
-            raise ConnectionError("broker")
-
-    app.include_router(health_router({"database": db_ready, "broker": broker_ready}))
+    app.include_router(health_router(standard_checks(sessions, broker)))
     app.include_router(router)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="health/.*,metrics")
     return app

@@ -24,18 +24,9 @@ def _serve(settings: Settings) -> None:
 
 async def _dlq(settings: Settings, action: str) -> None:
     from wiser_contracts import topology
-    from wiser_servicekit import messaging
+    from wiser_servicekit.messaging import dlq_command
 
-    broker = messaging.make_broker(settings.amqp_url, "validation")
-    await broker.connect()
-    try:
-        for sub in topology.VALIDATION:
-            if action == "list":
-                print(f"{sub.dlq().name}: {await messaging.parked_count(broker, sub)}")
-            else:
-                print(f"{sub.queue_name}: replayed {await messaging.replay_parked(broker, sub)}")
-    finally:
-        await broker.stop()
+    await dlq_command(settings.amqp_url, "validation", topology.VALIDATION, action)
 
 
 def main(argv: list[str] | None = None) -> int:
