@@ -61,7 +61,8 @@ async def signed_in(browser: Any, base: str, username: str) -> Any:
     return page
 
 
-async def submit_mbi_typo(full_system: Any) -> str:
+async def submit_mbi_typo(full_system: Any, code: str = "22554", dx: str = "M50.12") -> str:
+    """A packet whose MBI has a typo; each test uses its own service so none is another's duplicate."""
     async with httpx.AsyncClient(base_url=full_system.url, timeout=30) as c:
         token = (
             await c.post(
@@ -70,7 +71,7 @@ async def submit_mbi_typo(full_system: Any) -> str:
             )
         ).json()["access_token"]
         auth = {"Authorization": f"Bearer {token}"}
-        body = packet("Ravensby", "Okonkwo", code="22554", dx="M50.12", **{"beneficiary.mbi": "6A47QQ8CP7S"})
+        body = packet("Ravensby", "Okonkwo", code=code, dx=dx, **{"beneficiary.mbi": "6A47QQ8CP7S"})
         r = await c.post(
             "/api/v1/packets",
             headers=auth,
@@ -137,7 +138,7 @@ async def test_ops_tier1_finds_opens_and_corrects_a_packet_and_sees_it_move_live
 
 
 async def test_ops_tier1_cannot_dismiss(browser, full_system) -> None:
-    pid = await submit_mbi_typo(full_system)
+    pid = await submit_mbi_typo(full_system, "64483", "M54.16")
     page = await signed_in(browser, full_system.gateway_url, "ops_tier1")
     await page.goto(f"/review/{pid}")
     assert await page.get_by_role("button", name="Dismiss packet").count() == 0
@@ -168,3 +169,24 @@ async def test_the_audit_page_shows_the_views_and_the_correction(browser, full_s
     await page.goto("/packets")
     assert await page.get_by_role("link", name="Audit").count() == 1
     await page.context.close()
+
+
+async def test_a_correction_on_a_stale_page_shows_a_conflict(browser, full_system) -> None:
+    pid = await submit_mbi_typo(full_system, "29877", "M17.11")
+    first = await signed_in(browser, full_system.gateway_url, "ops_tier1")
+    second = await signed_in(browser, full_system.gateway_url, "ops_tier2")
+    for page in (first, second):
+        await page.goto(f"/review/{pid}")
+    await first.get_by_label("MBI", exact=True).fill(BENS["Ravensby"]["mbi"])
+    await first.get_by_label("Reason for changing MBI").fill("read from the card")
+    await first.get_by_role("button", name="Submit corrections").click()
+    await first.wait_for_url(re.compile(rf".*/packets/{pid}\?notice=corrected"))
+
+    await second.get_by_label("Practitioner PTAN", exact=True).fill("NJ100999")
+    await second.get_by_label("Reason for changing Practitioner PTAN").fill("from the form")
+    await second.get_by_role("button", name="Submit corrections").click()
+    await second.wait_for_url(re.compile(rf".*/review/{pid}\?conflict=1"))
+    alert = second.get_by_role("alert").filter(has_text="Someone changed this packet")
+    assert await alert.count() == 1
+    await first.context.close()
+    await second.context.close()

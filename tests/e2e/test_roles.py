@@ -152,7 +152,7 @@ async def test_every_gateway_route_for_every_role(full_system, packets) -> None:
         ("GET", f"/packets/{o}/documents/{d}", {}, STAFF, 200),
         ("GET", "/review", {}, STAFF, 200),
         ("GET", f"/review/{o}", {}, STAFF, 200),
-        ("POST", f"/review/{o}/corrections", {}, CORRECTORS, 422),
+        ("POST", f"/review/{o}/corrections", {}, CORRECTORS, 303),  # no version: back to the form, as a conflict
         ("POST", f"/review/{o}/dismiss", {"code": "INVALID_BENEFICIARY", "note": "n"}, DISMISSERS, 409),
         ("GET", "/admin/users", {}, {"admin"}, 200),
         ("POST", f"/admin/users/{user_id}", {"action": "deactivate"}, {"admin"}, 303),

@@ -282,19 +282,28 @@ async def packets_page(request: Request) -> Response:
     )
     counts = await st.services.call("intake", "GET", "/api/v1/ops/packets/counts", session.user)
     if not listing.ok:
-        return _upstream_problem(listing)
+        return _upstream_problem(listing, request)
     template = "packets_results.html" if request.query_params.get("fragment") else "packets.html"
     return render(request, template, session, filters=f, page=listing.json(), counts=counts.json() or {}, states=STATES)
 
 
-def _upstream_problem(up: Any) -> Response:
+def _upstream_problem(up: Any, request: Request | None = None) -> Response:
+    """A service's problem, passed through with its status: as problem+json, or as a page for a browser."""
+    if request is not None and "text/html" in request.headers.get("accept", ""):
+        try:
+            problem = up.json() or {}
+        except ValueError:
+            problem = {}
+        return render(
+            request, "problem.html", getattr(request.state, "session", None), status=up.status, problem=problem
+        )
     return Response(up.body, status_code=up.status, media_type=up.headers.get("content-type", "application/json"))
 
 
 async def _packet(request: Request, session: Session, packet_id: uuid.UUID) -> dict[str, Any] | Response:
     up = await app_state(request).services.call("intake", "GET", f"/api/v1/ops/packets/{packet_id}", session.user)
     if not up.ok:
-        return _upstream_problem(up)
+        return _upstream_problem(up, request)
     return up.json()  # type: ignore[no-any-return]
 
 
@@ -346,7 +355,7 @@ async def document(request: Request, packet_id: uuid.UUID, document_id: uuid.UUI
         outcome="ok" if up.ok else str(up.status),
     )
     if not up.ok:
-        return _upstream_problem(up)
+        return _upstream_problem(up, request)
     disposition = up.headers.get("content-disposition", "inline")
     if request.query_params.get("download"):
         disposition = disposition.replace("inline", "attachment")
@@ -375,7 +384,7 @@ async def review_queue(request: Request) -> Response:
         params.append(("cursor", request.query_params["cursor"]))
     listing = await st.services.call("intake", "GET", "/api/v1/ops/packets", session.user, params=params)
     if not listing.ok:
-        return _upstream_problem(listing)
+        return _upstream_problem(listing, request)
     return render(request, "review_queue.html", session, page=listing.json())
 
 
@@ -442,6 +451,18 @@ async def submit_corrections(request: Request, packet_id: uuid.UUID) -> Response
     packet = await _packet(request, session, packet_id)
     if isinstance(packet, Response):
         return packet
+    if str(packet["version"]) != str(form.get("version")):
+        # The form was filled in on a version that is gone: show the current values, change nothing.
+        await audit_event(
+            request,
+            session,
+            "packet.correct",
+            resource_type="packet",
+            resource_id=str(packet_id),
+            packet_id=packet_id,
+            outcome="conflict",
+        )
+        return RedirectResponse(f"/review/{packet_id}?conflict=1", status_code=303)
     current_values = {f["path"]: f["value"] for f in _field_values(packet)}
     corrections, errors = [], []
     for path, label in CORRECTABLE:
@@ -493,10 +514,11 @@ async def submit_corrections(request: Request, packet_id: uuid.UUID) -> Response
         outcome="ok" if up.ok else str(up.status),
         detail={"fields": [c["field"] for c in corrections]},
     )
-    if up.status == 412:
+    if up.status in (409, 412):
+        # Someone else moved or changed the packet first: show the current values and say so.
         return RedirectResponse(f"/review/{packet_id}?conflict=1", status_code=303)
     if not up.ok:
-        return _upstream_problem(up)
+        return _upstream_problem(up, request)
     return RedirectResponse(f"/packets/{packet_id}?notice=corrected", status_code=303)
 
 
@@ -531,7 +553,7 @@ async def dismiss(request: Request, packet_id: uuid.UUID) -> Response:
         detail={"code": body["code"]},
     )
     if not up.ok:
-        return _upstream_problem(up)
+        return _upstream_problem(up, request)
     return RedirectResponse(f"/packets/{packet_id}?notice=dismissed", status_code=303)
 
 

@@ -663,6 +663,13 @@ def _raise_for(result: Result) -> None:
     if isinstance(result, NotFound):
         raise not_found()
     if isinstance(result, Rejected):
+        if result.reject.code == "VERSION_MISMATCH":
+            raise Problem(
+                412,
+                "Version mismatch",
+                f"{result.reject.detail}; reload it and apply your changes again.",
+                code="VERSION_MISMATCH",
+            )
         status = 403 if result.reject.code == "ROLE_FORBIDDEN" else 409
         raise Problem(
             status,
@@ -728,13 +735,6 @@ async def correct_packet(
     )
 
     async def apply_corrections(session: AsyncSession, row: Any, move: sm.Move) -> None:
-        if row.version != if_match:
-            raise Problem(
-                412,
-                "Version mismatch",
-                f"The packet is at version {row.version}, not {if_match}; reload it and apply your corrections again.",
-                code="VERSION_MISMATCH",
-            )
         lines = list(
             (
                 await session.execute(
@@ -802,7 +802,9 @@ async def correct_packet(
         )
 
     async with ctx.sessions() as session, session.begin():
-        result = await apply_in_session(session, packet_id, trigger, before_move=apply_corrections)
+        result = await apply_in_session(
+            session, packet_id, trigger, before_move=apply_corrections, expected_version=if_match
+        )
     _raise_for(result)
     return await packet_detail(ctx, packet_id)
 

@@ -77,11 +77,18 @@ async def apply_in_session(
     owner: str | None = None,
     publish_rejection: bool = False,
     before_move: Extra | None = None,
+    expected_version: int | None = None,
 ) -> Result:
     """The transition rule of STATE_MACHINE.md inside the caller's transaction."""
     row = await lock_packet(session, packet_id, owner)
     if row is None:
         return NotFound()
+    if expected_version is not None and row.version != expected_version:
+        # The caller acted on a version that is gone (If-Match): nothing is decided, nothing recorded.
+        return Rejected(
+            sm.Reject("VERSION_MISMATCH", f"the packet is at version {row.version}, not {expected_version}"),
+            m.PacketState(row.state),
+        )
     view = _view(row)
     decision = sm.decide(view, trigger)
     message_id = trigger.message.message_id if trigger.message else None
