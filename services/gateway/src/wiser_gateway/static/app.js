@@ -10,7 +10,13 @@
         t.setAttribute("aria-selected", on ? "true" : "false");
         t.tabIndex = on ? 0 : -1;
         var panel = document.getElementById(t.getAttribute("aria-controls"));
-        if (panel) panel.hidden = !on;
+        if (panel) {
+          panel.hidden = !on;
+          if (on) panel.querySelectorAll("[data-src]").forEach(function (el) {
+            el.setAttribute("src", el.getAttribute("data-src"));
+            el.removeAttribute("data-src");
+          });
+        }
       });
       var url = new URL(window.location.href);
       url.searchParams.set("tab", tab.id.replace("tab-", ""));
