@@ -60,7 +60,7 @@ schemas: docs
 lint: install
 	$(TOOLS)/bin/uv run --frozen ruff check libs services infra tests
 	$(TOOLS)/bin/uv run --frozen ruff format --check libs services infra tests
-	$(TOOLS)/bin/uv run --frozen mypy libs/contracts/src libs/servicekit/src services/intake/src
+	$(TOOLS)/bin/uv run --frozen mypy libs/contracts/src libs/servicekit/src libs/x12/src infra/sandbox/src services/intake/src services/validation/src services/gateway/src
 
 conformance:
 	python3 ../shared/conformance/partner_api_check.py

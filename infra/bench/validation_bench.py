@@ -20,7 +20,6 @@ import time
 from datetime import datetime
 
 import aiohttp
-
 from submit_bench import INTAKE, packet, token
 
 N = int(os.environ.get("WISER_BENCH_VALIDATIONS", "300"))

@@ -311,3 +311,19 @@ async def test_the_reference_data_in_force_is_visible(client: Client) -> None:
         f"{client.system.validation_url}/api/v1/reference/states", params={"on": "2025-06-01"}, headers=staff
     )
     assert before.status_code == 404
+
+
+async def test_no_phi_in_the_logs_of_any_service(full_system, client: Client) -> None:
+    """Runs last among the full system's tests (this file is collected last): every service's log lines."""
+    staff = full_system.staff("ops_tier1")
+    for ben in BENS.values():
+        await client.http.get(f"{full_system.url}/api/v1/ops/packets", params={"q": ben["last_name"]}, headers=staff)
+    logs = full_system.logs()
+    assert "gateway" in logs and "validation" in logs and len(logs) > 10_000
+    leaks = [
+        f"{key} of {name}"
+        for name, ben in BENS.items()
+        for key in ("mbi", "first_name", "last_name", "date_of_birth")
+        if ben[key] and ben[key] in logs
+    ]
+    assert leaks == []
