@@ -36,6 +36,17 @@ def test_json_logs_redact_phi_keys_and_query_strings() -> None:
     assert line["last_name"] == "[REDACTED]" and line["packet_id"] == "p1"
 
 
+def test_query_strings_are_dropped_from_every_logger() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter("test"))
+    logger = logging.getLogger("httpx.test")
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.warning('HTTP Request: GET http://intake/api/v1/ops/packets?limit=50&q=Ravensby "HTTP/1.1 200 OK"')
+    assert "Ravensby" not in stream.getvalue() and "/api/v1/ops/packets" in stream.getvalue()
+
+
 def test_identity_tokens_round_trip_and_refuse_tampering() -> None:
     key = "k" * 40
     token = issue_identity_token(key, "u1", ["ops_tier1", "not-a-role"])

@@ -46,9 +46,8 @@ class JsonFormatter(logging.Formatter):
         self.service = service
 
     def format(self, record: logging.LogRecord) -> str:
-        message = record.getMessage()
-        if record.name.startswith("uvicorn.access"):
-            message = _QUERY.sub("", message)
+        # Query strings carry searches (names, MBIs): no logger keeps them (access logs, HTTP clients, ...).
+        message = _QUERY.sub("", record.getMessage())
         out: dict[str, Any] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname,
@@ -88,4 +87,6 @@ def setup_logging(service: str, level: str = "INFO", stream: Any = None) -> None
         lg.handlers = []
         lg.propagate = True
     logging.getLogger("aiormq").setLevel("WARNING")
+    logging.getLogger("httpx").setLevel("WARNING")
+    logging.getLogger("httpcore").setLevel("WARNING")
     logging.getLogger("aio_pika").setLevel("WARNING")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -677,6 +678,12 @@ def install(app: Any) -> None:
     async def _forbidden(request: Request, _: Forbidden) -> Response:
         session = getattr(request.state, "session", None)
         return render(request, "forbidden.html", session, status=403)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, _: Exception) -> Response:
+        logging.getLogger("wiser.gateway").exception("unhandled error")
+        problem = {"title": "Something went wrong", "detail": "Our side failed; the error is logged. Try again."}
+        return render(request, "problem.html", None, status=500, problem=problem)
 
 
 def security_headers(force_https: bool) -> Any:
