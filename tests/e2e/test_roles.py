@@ -149,6 +149,7 @@ async def test_every_gateway_route_for_every_role(full_system, packets) -> None:
         ("GET", "/packets", {}, STAFF, 200),
         ("GET", "/packets?fragment=1", {}, STAFF, 200),
         ("GET", f"/packets/{o}", {}, STAFF, 200),
+        ("GET", f"/packets/{o}?fragment=status", {}, STAFF, 200),
         ("GET", f"/packets/{o}/documents/{d}", {}, STAFF, 200),
         ("GET", "/review", {}, STAFF, 200),
         ("GET", f"/review/{o}", {}, STAFF, 200),
@@ -156,6 +157,7 @@ async def test_every_gateway_route_for_every_role(full_system, packets) -> None:
         ("POST", f"/review/{o}/dismiss", {"code": "INVALID_BENEFICIARY", "note": "n"}, DISMISSERS, 409),
         ("GET", "/admin/users", {}, {"admin"}, 200),
         ("POST", f"/admin/users/{user_id}", {"action": "deactivate"}, {"admin"}, 303),
+        ("POST", "/admin/users", {"username": ""}, {"admin"}, 303),
         ("GET", "/audit", {}, {"auditor", "admin"}, 200),
     ]
     mismatches = []
@@ -164,6 +166,9 @@ async def test_every_gateway_route_for_every_role(full_system, packets) -> None:
         r = await anonymous.request(method, path, data=form or None)
         if not (r.status_code == 303 and r.headers["location"].startswith("/signin")):
             mismatches.append(f"{method} {path} signed out: {r.status_code}")
+    async with anonymous.stream("GET", "/events") as live:
+        if live.status_code != 401:
+            mismatches.append(f"GET /events signed out: {live.status_code}")
     forged = httpx.AsyncClient(base_url=full_system.gateway_url, timeout=30, cookies={"wiser_session": "forged"})
     for method, path, form, _, _ in routes:
         r = await forged.request(method, path, data=form or None)
@@ -178,6 +183,12 @@ async def test_every_gateway_route_for_every_role(full_system, packets) -> None:
                 expected = ok_status if role in allowed else 403
                 if r.status_code != expected:
                     mismatches.append(f"{method} {path} as {role}: {r.status_code} != {expected}")
+            async with client.stream("GET", "/events") as live:
+                expected = 200 if role in STAFF else 403
+                if live.status_code != expected or (
+                    expected == 200 and not live.headers["content-type"].startswith("text/event-stream")
+                ):
+                    mismatches.append(f"GET /events as {role}: {live.status_code}")
             no_csrf = await client.post(f"/review/{o}/corrections", data={})
             if no_csrf.status_code != 403:
                 mismatches.append(f"corrections without a CSRF token as {role}: {no_csrf.status_code}")

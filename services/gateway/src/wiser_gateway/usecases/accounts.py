@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -80,6 +81,10 @@ async def upsert_user(session: AsyncSession, username: str, display_name: str, p
 
 
 async def create_user(session: AsyncSession, username: str, display_name: str, password: str, roles: list[str]) -> User:
+    if not re.fullmatch(r"[a-z0-9][a-z0-9._-]{2,79}", username):
+        raise ValueError("usernames are 3 to 80 lower-case letters, digits, dots, dashes or underscores")
+    if not display_name.strip():
+        raise ValueError("a name is required")
     if len(password) < 12:
         raise ValueError("passwords have at least 12 characters")
     user_id = uuid.uuid4()
