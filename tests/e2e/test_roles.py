@@ -155,6 +155,7 @@ async def test_every_gateway_route_for_every_role(full_system, packets) -> None:
         ("GET", f"/review/{o}", {}, STAFF, 200),
         ("POST", f"/review/{o}/corrections", {}, CORRECTORS, 303),  # no version: back to the form, as a conflict
         ("POST", f"/review/{o}/dismiss", {"code": "INVALID_BENEFICIARY", "note": "n"}, DISMISSERS, 409),
+        ("POST", f"/review/{packets['closed']}/revalidate", {"reason": "matrix"}, CORRECTORS, 303),
         ("GET", "/admin/users", {}, {"admin"}, 200),
         ("POST", f"/admin/users/{user_id}", {"action": "deactivate"}, {"admin"}, 303),
         ("POST", "/admin/users", {"username": ""}, {"admin"}, 303),

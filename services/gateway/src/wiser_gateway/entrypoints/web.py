@@ -523,6 +523,31 @@ async def submit_corrections(request: Request, packet_id: uuid.UUID) -> Response
     return RedirectResponse(f"/packets/{packet_id}?notice=corrected", status_code=303)
 
 
+@router.post("/review/{packet_id}/revalidate")
+async def revalidate(request: Request, packet_id: uuid.UUID) -> Response:
+    """Ask validation to run again (e.g. after PEER_UNAVAILABLE), without changing any field."""
+    session = await current(request)
+    form = await request.form()
+    await check_csrf(request, session, form)
+    require(session, CORRECTORS)
+    reason = str(form.get("reason") or "").strip() or "validate again"
+    up = await app_state(request).services.call(
+        "validation", "POST", f"/api/v1/validation/packets/{packet_id}/rerun", session.user, json={"reason": reason}
+    )
+    await audit_event(
+        request,
+        session,
+        "packet.revalidate",
+        resource_type="packet",
+        resource_id=str(packet_id),
+        packet_id=packet_id,
+        outcome="ok" if up.ok else str(up.status),
+    )
+    if not up.ok:
+        return _upstream_problem(up, request)
+    return RedirectResponse(f"/packets/{packet_id}?notice=revalidating", status_code=303)
+
+
 @router.post("/review/{packet_id}/dismiss")
 async def dismiss(request: Request, packet_id: uuid.UUID) -> Response:
     session = await current(request)
