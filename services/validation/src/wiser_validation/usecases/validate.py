@@ -267,7 +267,8 @@ async def report(sessions: async_sessionmaker[AsyncSession], packet_id: uuid.UUI
         for check, code in CHECK_CODES.items():
             own = [f for f in mine if f.check == check and f.severity != "info"]
             result = "passed" if not own else ("skipped" if all(f.severity == "skipped" for f in own) else "failed")
-            checks.append({"check": check, "code": code, "result": result})
+            found_codes = sorted({f.code for f in own})
+            checks.append({"check": check, "code": ", ".join(found_codes) if own else code, "result": result})
         out.append(
             {
                 "run": r.run,
