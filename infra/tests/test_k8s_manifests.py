@@ -1,0 +1,37 @@
+"""The Kubernetes manifests parse, and every service runs non-root with probes, resources and a migration Job."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+K8S = Path(__file__).resolve().parents[1] / "k8s"
+SERVICES = {"intake": 8001, "validation": 8002, "gateway": 8000}
+
+
+def documents() -> list[dict]:
+    docs = []
+    for name in yaml.safe_load((K8S / "kustomization.yaml").read_text())["resources"]:
+        docs += [d for d in yaml.safe_load_all((K8S / name).read_text()) if d]
+    return docs
+
+
+def test_every_service_has_a_hardened_deployment_a_service_and_a_migration_job() -> None:
+    docs = documents()
+    for svc, port in SERVICES.items():
+        deployment = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == svc)
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
+        assert container["livenessProbe"]["httpGet"]["path"] == "/health/live"
+        assert container["resources"]["limits"] and container["ports"][0]["containerPort"] == port
+        assert deployment["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
+        assert container["securityContext"]["allowPrivilegeEscalation"] is False
+        job = next(d for d in docs if d["kind"] == "Job" and d["metadata"]["name"] == f"{svc}-migrate")
+        assert job["spec"]["template"]["spec"]["containers"][0]["command"][-1] == "migrate"
+        assert any(d["kind"] == "Service" and d["metadata"]["name"] == svc for d in docs)
+
+
+def test_no_demo_environment_in_the_cluster_config() -> None:
+    config = next(d for d in documents() if d["kind"] == "ConfigMap")
+    assert config["data"]["WISER_ENV"] == "prod"
