@@ -523,64 +523,75 @@ async def submit_corrections(request: Request, packet_id: uuid.UUID) -> Response
     return RedirectResponse(f"/packets/{packet_id}?notice=corrected", status_code=303)
 
 
-@router.post("/review/{packet_id}/revalidate")
-async def revalidate(request: Request, packet_id: uuid.UUID) -> Response:
-    """Ask validation to run again (e.g. after PEER_UNAVAILABLE), without changing any field."""
+async def _packet_action(
+    request: Request,
+    packet_id: uuid.UUID,
+    *,
+    action: str,
+    roles: frozenset[str],
+    service: str,
+    path: str,
+    body: Any,
+    notice: str,
+    detail: dict[str, Any] | None = None,
+) -> Response:
+    """A change to a packet from a form: forward it with the user's identity, audit it, go back to the packet."""
+    session: Session = request.state.session
+    audit_kw: dict[str, Any] = {
+        "resource_type": "packet",
+        "resource_id": str(packet_id),
+        "packet_id": packet_id,
+        "detail": detail or {},
+    }
+    if not session.user.roles & roles:
+        await audit_event(request, session, action, outcome="forbidden", **audit_kw)
+        raise Forbidden()
+    up = await app_state(request).services.call(service, "POST", path, session.user, json=body)
+    await audit_event(request, session, action, outcome="ok" if up.ok else str(up.status), **audit_kw)
+    if not up.ok:
+        return _upstream_problem(up, request)
+    return RedirectResponse(f"/packets/{packet_id}?notice={notice}", status_code=303)
+
+
+async def _form(request: Request) -> Any:
     session = await current(request)
     form = await request.form()
     await check_csrf(request, session, form)
-    require(session, CORRECTORS)
+    return form
+
+
+@router.post("/review/{packet_id}/revalidate")
+async def revalidate(request: Request, packet_id: uuid.UUID) -> Response:
+    """Ask validation to run again (e.g. after PEER_UNAVAILABLE), without changing any field."""
+    form = await _form(request)
     reason = str(form.get("reason") or "").strip() or "validate again"
-    up = await app_state(request).services.call(
-        "validation", "POST", f"/api/v1/validation/packets/{packet_id}/rerun", session.user, json={"reason": reason}
-    )
-    await audit_event(
+    return await _packet_action(
         request,
-        session,
-        "packet.revalidate",
-        resource_type="packet",
-        resource_id=str(packet_id),
-        packet_id=packet_id,
-        outcome="ok" if up.ok else str(up.status),
+        packet_id,
+        action="packet.revalidate",
+        roles=CORRECTORS,
+        service="validation",
+        path=f"/api/v1/validation/packets/{packet_id}/rerun",
+        body={"reason": reason},
+        notice="revalidating",
     )
-    if not up.ok:
-        return _upstream_problem(up, request)
-    return RedirectResponse(f"/packets/{packet_id}?notice=revalidating", status_code=303)
 
 
 @router.post("/review/{packet_id}/dismiss")
 async def dismiss(request: Request, packet_id: uuid.UUID) -> Response:
-    session = await current(request)
-    form = await request.form()
-    await check_csrf(request, session, form)
-    if not session.user.roles & DISMISSERS:
-        await audit_event(
-            request,
-            session,
-            "packet.dismiss",
-            resource_type="packet",
-            resource_id=str(packet_id),
-            packet_id=packet_id,
-            outcome="forbidden",
-        )
-        raise Forbidden()
+    form = await _form(request)
     body = {"code": str(form.get("code") or ""), "note": str(form.get("note") or "").strip()}
-    up = await app_state(request).services.call(
-        "intake", "POST", f"/api/v1/ops/packets/{packet_id}/dismiss", session.user, json=body
-    )
-    await audit_event(
+    return await _packet_action(
         request,
-        session,
-        "packet.dismiss",
-        resource_type="packet",
-        resource_id=str(packet_id),
-        packet_id=packet_id,
-        outcome="ok" if up.ok else str(up.status),
+        packet_id,
+        action="packet.dismiss",
+        roles=DISMISSERS,
+        service="intake",
+        path=f"/api/v1/ops/packets/{packet_id}/dismiss",
+        body=body,
+        notice="dismissed",
         detail={"code": body["code"]},
     )
-    if not up.ok:
-        return _upstream_problem(up, request)
-    return RedirectResponse(f"/packets/{packet_id}?notice=dismissed", status_code=303)
 
 
 # -------------------------------------------------------------------------------------- live updates
