@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     st.session_policy = SessionPolicy(
         timedelta(minutes=settings.session_idle_minutes), timedelta(hours=settings.session_absolute_hours)
     )
-    from .adapters.ratelimit import RateLimiter
+    from wiser_servicekit.ratelimit import RateLimiter
 
     st.signin_limiter = RateLimiter(burst_seconds=60.0)
     web.install(app)

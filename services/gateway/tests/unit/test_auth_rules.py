@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from wiser_gateway.adapters.ratelimit import RateLimiter
 from wiser_gateway.domain.auth import Lockout, SessionPolicy
+from wiser_servicekit.ratelimit import RateLimiter
 
 T = datetime(2026, 12, 1, 9, tzinfo=UTC)
 

@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from wiser_servicekit.ratelimit import RateLimiter
+
 from ..adapters.partners import PartnerDirectory
-from ..adapters.ratelimit import RateLimiter
 from ..adapters.storage import DocumentStore
 from ..config import Settings
 
