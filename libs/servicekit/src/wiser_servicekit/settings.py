@@ -13,6 +13,8 @@ DEMO_SECRETS = frozenset(
         "demo-password",
         "dev-identity-key-change-me-0123456789abcdef",
         "dev-partner-token-key-change-me-0123456789",
+        "lkmEalAzjmWSOdjF-clDIbA8T4j2ZobgKk8WjJDl7SY=",
+        "dev-phi-index-key-change-me-0123456789abcdef",
     }
 )
 

@@ -31,6 +31,9 @@ class Settings(ServiceSettings):
     )
     partner_token_key: str = "dev-partner-token-key-change-me-0123456789"  # noqa: S105 - refused outside dev
     partner_token_ttl: int = 3600
+    # PHI at rest: Fernet keys (comma-separated, the first encrypts) and the key of the MBI's blind index.
+    phi_keys: str = "lkmEalAzjmWSOdjF-clDIbA8T4j2ZobgKk8WjJDl7SY="
+    phi_index_key: str = "dev-phi-index-key-change-me-0123456789abcdef"
     s3_endpoint_url: str | None = "http://127.0.0.1:9000"
     s3_bucket: str = "wiser-intake-documents"
     s3_region: str = "us-east-1"
@@ -44,4 +47,4 @@ class Settings(ServiceSettings):
     demo_partner_secret: str = "demo-secret"  # noqa: S105 - only seeded when env=dev
 
     def secret_values(self) -> list[str]:
-        return [self.identity_key, self.partner_token_key]
+        return [self.identity_key, self.partner_token_key, *self.phi_keys.split(","), self.phi_index_key]

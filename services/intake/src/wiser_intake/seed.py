@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from wiser_servicekit.crypto import FieldCipher, configure_cipher
 from wiser_servicekit.db import make_engine, make_sessionmaker
 
 from .adapters.partners import upsert_partner
@@ -86,6 +87,7 @@ async def seed_demo(settings: Settings, fixtures: Path, packets: bool = True) ->
         raise SystemExit("seed-demo runs only with WISER_ENV=dev")
     bens = json.loads((fixtures / "beneficiaries.json").read_text())["beneficiaries"]
     provs = json.loads((fixtures / "providers.json").read_text())
+    configure_cipher(FieldCipher(settings.phi_keys, settings.phi_index_key))
     engine = make_engine(settings.database_url, settings.db_schema, 2)
     sessions = make_sessionmaker(engine)
     store = DocumentStore(

@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
+from wiser_servicekit.crypto import EncryptedJSON
 from wiser_servicekit.outbox import outbox_tables
 
 SCHEMA = "intake"
@@ -61,13 +62,13 @@ packets = Table(
     Column("state_of_service", String(2), nullable=False),
     Column("place_of_service", String(2), nullable=False),
     Column("type_of_bill", String(4)),
-    Column("beneficiary", JSONB, nullable=False),
+    Column("beneficiary", EncryptedJSON, nullable=False),  # PHI: encrypted at rest
     Column("practitioner", JSONB, nullable=False),
     Column("facility", JSONB),
     Column("requester", JSONB),
-    # Search keys (dashboards): lower-cased "first last", the MBI as given.
+    # Search keys (dashboards): lower-cased "first last" for prefix search, and the MBI's blind index.
     Column("beneficiary_name", String(420), nullable=False),
-    Column("mbi", String(20), nullable=False),
+    Column("mbi_index", String(64), nullable=False),
     Column("practitioner_npi", String(20), nullable=False),
     Column("state", String(20), nullable=False),
     Column("version", Integer, nullable=False),
@@ -86,7 +87,7 @@ packets = Table(
     Index("packets_state_due", "state", "due_at"),
     Index("packets_due", "due_at", "id"),
     Index("packets_received", "received_at", "id"),
-    Index("packets_mbi", "mbi"),
+    Index("packets_mbi_index", "mbi_index"),
     Index("packets_utn", "utn"),
     Index("packets_name", "beneficiary_name", postgresql_ops={"beneficiary_name": "text_pattern_ops"}),
     Index("packets_partner_ref", "partner_client_id", "external_ref"),
@@ -151,8 +152,8 @@ corrections = Table(
     Column("packet_id", UUID(as_uuid=True), ForeignKey("packets.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("version", Integer, nullable=False),
     Column("field", String(80), nullable=False),
-    Column("old_value", JSONB),
-    Column("new_value", JSONB),
+    Column("old_value", EncryptedJSON),  # corrected values are PHI too
+    Column("new_value", EncryptedJSON),
     Column("reason", Text, nullable=False),
     Column("actor_id", String(120), nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wiser_contracts import messages as m
+from wiser_servicekit.crypto import cipher
 from wiser_servicekit.identity import Identity
 from wiser_servicekit.outbox import add_to_outbox
 from wiser_servicekit.problems import Problem, validation_errors
@@ -73,7 +74,7 @@ def request_hash(packet_json: dict[str, Any], docs: list[IncomingDocument]) -> s
 def _search_keys(p: PacketIn) -> dict[str, Any]:
     return {
         "beneficiary_name": f"{p.beneficiary.first_name} {p.beneficiary.last_name}".lower(),
-        "mbi": p.beneficiary.mbi.upper(),
+        "mbi_index": cipher().blind_index(p.beneficiary.mbi),
         "practitioner_npi": p.practitioner.npi,
     }
 
@@ -452,7 +453,7 @@ def ops_row(row: Any, at_risk_window: timedelta) -> dict[str, Any]:
         "state_of_service": row.state_of_service,
         "channel": row.channel,
         "beneficiary_name": f"{row.beneficiary['first_name']} {row.beneficiary['last_name']}",
-        "mbi": row.mbi,
+        "mbi": str(row.beneficiary.get("mbi", "")).upper(),
         "utn": row.utn,
         "received_at": _iso(row.received_at),
         "due_at": _iso(row.due_at),
@@ -500,7 +501,7 @@ async def search_packets(
             or_(
                 packets.c.beneficiary_name.like(term.lower().replace("%", r"\%").replace("_", r"\_") + "%"),
                 packets.c.beneficiary_name.like("% " + term.lower().replace("%", r"\%").replace("_", r"\_") + "%"),
-                packets.c.mbi == term.upper(),
+                packets.c.mbi_index == cipher().blind_index(term),
                 packets.c.tracking_number == term.upper(),
                 packets.c.utn == term.upper(),
             )
