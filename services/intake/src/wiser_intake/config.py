@@ -32,8 +32,14 @@ class Settings(ServiceSettings):
     partner_token_key: str = "dev-partner-token-key-change-me-0123456789"  # noqa: S105 - refused outside dev
     partner_token_ttl: int = 3600
     # PHI at rest: Fernet keys (comma-separated, the first encrypts) and the key of the MBI's blind index.
-    phi_keys: str = "lkmEalAzjmWSOdjF-clDIbA8T4j2ZobgKk8WjJDl7SY="
-    phi_index_key: str = "dev-phi-index-key-change-me-0123456789abcdef"
+    phi_keys: str = Field(
+        default="lkmEalAzjmWSOdjF-clDIbA8T4j2ZobgKk8WjJDl7SY=",
+        validation_alias=AliasChoices("WISER_INTAKE_PHI_KEYS", "WISER_PHI_KEYS"),
+    )
+    phi_index_key: str = Field(
+        default="dev-phi-index-key-change-me-0123456789abcdef",
+        validation_alias=AliasChoices("WISER_INTAKE_PHI_INDEX_KEY", "WISER_PHI_INDEX_KEY"),
+    )
     s3_endpoint_url: str | None = "http://127.0.0.1:9000"
     s3_bucket: str = "wiser-intake-documents"
     s3_region: str = "us-east-1"

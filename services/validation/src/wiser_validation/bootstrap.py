@@ -13,6 +13,7 @@ from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 
 from wiser_contracts import topology
 from wiser_servicekit import messaging, metrics
+from wiser_servicekit.crypto import FieldCipher, configure_cipher
 from wiser_servicekit.db import make_engine, make_sessionmaker
 from wiser_servicekit.health import health_router, standard_checks
 from wiser_servicekit.logs import setup_logging
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     setup_logging("validation", settings.log_level)
     setup_telemetry("validation", settings.otel_exporter, settings.otel_endpoint)
     instrument_httpx()
+    configure_cipher(FieldCipher(settings.phi_keys, settings.phi_index_key))
     engine = make_engine(settings.database_url, settings.db_schema, settings.db_pool_size)
     SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine)
     sessions = make_sessionmaker(engine)

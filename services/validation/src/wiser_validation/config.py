@@ -43,5 +43,17 @@ class Settings(ServiceSettings):
     breaker_reset_seconds: float = 30.0
     # NPPES and PECOS answers are kept this long (the registries refresh weekly); HETS is always asked.
     registry_cache_seconds: float = 600.0
+    # PHI at rest (its copy of seen packets): Fernet keys, the first encrypts; the MBI's blind-index key.
+    phi_keys: str = Field(
+        default="lkmEalAzjmWSOdjF-clDIbA8T4j2ZobgKk8WjJDl7SY=",
+        validation_alias=AliasChoices("WISER_VALIDATION_PHI_KEYS", "WISER_PHI_KEYS"),
+    )
+    phi_index_key: str = Field(
+        default="dev-phi-index-key-change-me-0123456789abcdef",
+        validation_alias=AliasChoices("WISER_VALIDATION_PHI_INDEX_KEY", "WISER_PHI_INDEX_KEY"),
+    )
     # Extra reference files (a folder of versioned JSON files) loaded on top of the packaged ones.
     reference_dir: Path | None = None
+
+    def secret_values(self) -> list[str]:
+        return [self.identity_key, *self.phi_keys.split(","), self.phi_index_key]

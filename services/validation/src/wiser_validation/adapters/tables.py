@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
+from wiser_servicekit.crypto import EncryptedJSON
 from wiser_servicekit.outbox import outbox_tables
 
 SCHEMA = "validation"
@@ -70,15 +71,13 @@ packets_seen = Table(
     metadata,
     Column("packet_id", UUID(as_uuid=True), primary_key=True),
     Column("practitioner_npi", String(20), nullable=False),
-    Column("mbi", String(20), nullable=False),
+    Column("mbi_index", String(64), nullable=False),  # blind index: equal MBIs match, none is readable
     Column("service_ids", ARRAY(String(40)), nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
-    Column("first_name", String(200), nullable=False),
-    Column("last_name", String(200), nullable=False),
-    Column("date_of_birth", Date, nullable=False),
+    Column("identity", EncryptedJSON, nullable=False),  # first and last name, date of birth (resubmission match)
     Column("open", Boolean, nullable=False, server_default="true"),
     Column("utn", String(14)),
-    Index("packets_seen_open", "practitioner_npi", "mbi", "open"),
+    Index("packets_seen_open", "practitioner_npi", "mbi_index", "open"),
     Index("packets_seen_utn", "utn"),
 )
 

@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wiser_contracts import messages as m
+from wiser_servicekit.crypto import cipher
 from wiser_servicekit.outbox import add_to_outbox, record_in_inbox
 
 from ..adapters.intake import IntakeClient
@@ -101,7 +102,7 @@ async def _history(session: AsyncSession, facts: PacketFacts, received_at: datet
         await session.execute(
             select(packets_seen).where(
                 packets_seen.c.practitioner_npi == facts.practitioner.npi,
-                packets_seen.c.mbi == facts.beneficiary.mbi.upper(),
+                packets_seen.c.mbi_index == cipher().blind_index(facts.beneficiary.mbi),
                 packets_seen.c.open.is_(True),
                 packets_seen.c.packet_id != pid,
                 or_(
@@ -112,7 +113,10 @@ async def _history(session: AsyncSession, facts: PacketFacts, received_at: datet
         )
     ).all()
     requests = tuple(
-        OpenRequest(practitioner_npi=r.practitioner_npi, mbi=r.mbi, service_id=s, packet_id=str(r.packet_id))
+        # Matched by the MBI's blind index, so the MBI is the packet's own.
+        OpenRequest(
+            practitioner_npi=r.practitioner_npi, mbi=facts.beneficiary.mbi, service_id=s, packet_id=str(r.packet_id)
+        )
         for r in open_rows
         for s in r.service_ids
     )
@@ -122,9 +126,9 @@ async def _history(session: AsyncSession, facts: PacketFacts, received_at: datet
         utns = tuple(
             IssuedUtn(
                 utn=r.utn,
-                first_name=r.first_name,
-                last_name=r.last_name,
-                date_of_birth=r.date_of_birth,
+                first_name=r.identity["first_name"],
+                last_name=r.identity["last_name"],
+                date_of_birth=date.fromisoformat(r.identity["date_of_birth"]),
                 packet_id=str(r.packet_id),
             )
             for r in utn_rows
@@ -136,12 +140,14 @@ async def remember(session: AsyncSession, facts: PacketFacts, received_at: datet
     service_ids = sorted({sid for line in facts.services if (sid := appendix_a_service(line.code, ref))})
     values = {
         "practitioner_npi": facts.practitioner.npi,
-        "mbi": facts.beneficiary.mbi.upper(),
+        "mbi_index": cipher().blind_index(facts.beneficiary.mbi),
         "service_ids": service_ids,
         "received_at": received_at,
-        "first_name": facts.beneficiary.first_name,
-        "last_name": facts.beneficiary.last_name,
-        "date_of_birth": facts.beneficiary.date_of_birth,
+        "identity": {
+            "first_name": facts.beneficiary.first_name,
+            "last_name": facts.beneficiary.last_name,
+            "date_of_birth": facts.beneficiary.date_of_birth.isoformat(),
+        },
     }
     await session.execute(
         insert(packets_seen)
@@ -171,7 +177,7 @@ async def validate_packet(v: Validation, packet_id: uuid.UUID, run: int, trigger
         # Requests for the same practitioner and beneficiary are decided one at a time.
         await session.execute(
             text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
-            {"k": f"{facts.practitioner.npi}|{facts.beneficiary.mbi.upper()}"},
+            {"k": f"{facts.practitioner.npi}|{cipher().blind_index(facts.beneficiary.mbi)}"},
         )
         history = await _history(session, facts, received_at)
         found = run_checks(facts, eligibility, npis, enrollment, history, ref)
