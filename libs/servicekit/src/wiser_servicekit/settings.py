@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import os
+from typing import Any, Literal
 
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -17,6 +18,16 @@ DEMO_SECRETS = frozenset(
         "dev-phi-index-key-change-me-0123456789abcdef",
     }
 )
+
+
+# Settings every service shares: WISER_<SVC>_<NAME> wins, else the deployment-wide WISER_<NAME>.
+SHARED_ENV = {
+    "env": "WISER_ENV",
+    "amqp_url": "WISER_AMQP_URL",
+    "identity_key": "WISER_IDENTITY_KEY",
+    "phi_keys": "WISER_PHI_KEYS",
+    "phi_index_key": "WISER_PHI_INDEX_KEY",
+}
 
 
 class ServiceSettings(BaseSettings):
@@ -43,6 +54,15 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shared_environment(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for field, variable in SHARED_ENV.items():
+                if field in cls.model_fields and field not in data and variable in os.environ:
+                    data[field] = os.environ[variable]
+        return data
 
     def secret_values(self) -> list[str]:
         """Values that must not be demo secrets outside dev; services add theirs."""

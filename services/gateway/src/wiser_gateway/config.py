@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
 from wiser_servicekit.settings import ServiceSettings
@@ -13,21 +10,10 @@ from wiser_servicekit.settings import ServiceSettings
 class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="WISER_GATEWAY_", extra="ignore")
 
-    env: Literal["dev", "test", "staging", "prod"] = Field(
-        default="dev", validation_alias=AliasChoices("WISER_GATEWAY_ENV", "WISER_ENV")
-    )
     service_name: str = "gateway"
     db_schema: str = "gateway"
     database_url: str = "postgresql+asyncpg://wiser_gateway@127.0.0.1:5432/wiser"
     http_port: int = 8000
-    identity_key: str = Field(
-        default="dev-identity-key-change-me-0123456789abcdef",
-        validation_alias=AliasChoices("WISER_GATEWAY_IDENTITY_KEY", "WISER_IDENTITY_KEY"),
-    )
-    amqp_url: str = Field(
-        default="amqp://guest:guest@127.0.0.1:5672/",
-        validation_alias=AliasChoices("WISER_GATEWAY_AMQP_URL", "WISER_AMQP_URL"),
-    )
     intake_url: str = "http://127.0.0.1:8001"
     validation_url: str = "http://127.0.0.1:8002"
     identity_ttl: int = 60

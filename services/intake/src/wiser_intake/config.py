@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
 from wiser_servicekit.settings import ServiceSettings
@@ -13,33 +10,16 @@ from wiser_servicekit.settings import ServiceSettings
 class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="WISER_INTAKE_", extra="ignore")
 
-    env: Literal["dev", "test", "staging", "prod"] = Field(
-        default="dev", validation_alias=AliasChoices("WISER_INTAKE_ENV", "WISER_ENV")
-    )
     service_name: str = "intake"
     db_schema: str = "intake"
     database_url: str = "postgresql+asyncpg://wiser_intake@127.0.0.1:5432/wiser"
     http_port: int = 8001
     workers: int = 1
-    identity_key: str = Field(
-        default="dev-identity-key-change-me-0123456789abcdef",
-        validation_alias=AliasChoices("WISER_INTAKE_IDENTITY_KEY", "WISER_IDENTITY_KEY"),
-    )
-    amqp_url: str = Field(
-        default="amqp://guest:guest@127.0.0.1:5672/",
-        validation_alias=AliasChoices("WISER_INTAKE_AMQP_URL", "WISER_AMQP_URL"),
-    )
     partner_token_key: str = "dev-partner-token-key-change-me-0123456789"  # noqa: S105 - refused outside dev
     partner_token_ttl: int = 3600
     # PHI at rest: Fernet keys (comma-separated, the first encrypts) and the key of the MBI's blind index.
-    phi_keys: str = Field(
-        default="lkmEalAzjmWSOdjF-clDIbA8T4j2ZobgKk8WjJDl7SY=",
-        validation_alias=AliasChoices("WISER_INTAKE_PHI_KEYS", "WISER_PHI_KEYS"),
-    )
-    phi_index_key: str = Field(
-        default="dev-phi-index-key-change-me-0123456789abcdef",
-        validation_alias=AliasChoices("WISER_INTAKE_PHI_INDEX_KEY", "WISER_PHI_INDEX_KEY"),
-    )
+    phi_keys: str = "lkmEalAzjmWSOdjF-clDIbA8T4j2ZobgKk8WjJDl7SY="
+    phi_index_key: str = "dev-phi-index-key-change-me-0123456789abcdef"
     s3_endpoint_url: str | None = "http://127.0.0.1:9000"
     s3_bucket: str = "wiser-intake-documents"
     s3_region: str = "us-east-1"

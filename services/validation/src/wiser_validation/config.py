@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
-from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
 from wiser_servicekit.settings import ServiceSettings
@@ -14,21 +12,10 @@ from wiser_servicekit.settings import ServiceSettings
 class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="WISER_VALIDATION_", extra="ignore")
 
-    env: Literal["dev", "test", "staging", "prod"] = Field(
-        default="dev", validation_alias=AliasChoices("WISER_VALIDATION_ENV", "WISER_ENV")
-    )
     service_name: str = "validation"
     db_schema: str = "validation"
     database_url: str = "postgresql+asyncpg://wiser_validation@127.0.0.1:5432/wiser"
     http_port: int = 8002
-    identity_key: str = Field(
-        default="dev-identity-key-change-me-0123456789abcdef",
-        validation_alias=AliasChoices("WISER_VALIDATION_IDENTITY_KEY", "WISER_IDENTITY_KEY"),
-    )
-    amqp_url: str = Field(
-        default="amqp://guest:guest@127.0.0.1:5672/",
-        validation_alias=AliasChoices("WISER_VALIDATION_AMQP_URL", "WISER_AMQP_URL"),
-    )
     intake_url: str = "http://127.0.0.1:8001"
     # Peers (the sandbox in dev and tests; the real endpoints in production).
     hets_url: str = "http://127.0.0.1:8009/hets/270"
@@ -44,14 +31,8 @@ class Settings(ServiceSettings):
     # NPPES and PECOS answers are kept this long (the registries refresh weekly); HETS is always asked.
     registry_cache_seconds: float = 600.0
     # PHI at rest (its copy of seen packets): Fernet keys, the first encrypts; the MBI's blind-index key.
-    phi_keys: str = Field(
-        default="lkmEalAzjmWSOdjF-clDIbA8T4j2ZobgKk8WjJDl7SY=",
-        validation_alias=AliasChoices("WISER_VALIDATION_PHI_KEYS", "WISER_PHI_KEYS"),
-    )
-    phi_index_key: str = Field(
-        default="dev-phi-index-key-change-me-0123456789abcdef",
-        validation_alias=AliasChoices("WISER_VALIDATION_PHI_INDEX_KEY", "WISER_PHI_INDEX_KEY"),
-    )
+    phi_keys: str = "lkmEalAzjmWSOdjF-clDIbA8T4j2ZobgKk8WjJDl7SY="
+    phi_index_key: str = "dev-phi-index-key-change-me-0123456789abcdef"
     # Extra reference files (a folder of versioned JSON files) loaded on top of the packaged ones.
     reference_dir: Path | None = None
 
