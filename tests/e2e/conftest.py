@@ -21,9 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
-from wiser_servicekit import messaging
 from wiser_servicekit.identity import issue_identity_token
-from wiser_servicekit.testing import Infra, free_port
+from wiser_servicekit.testing import Infra, Producers, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(os.environ.get("WISER_FIXTURES_DIR", ROOT.parent / "shared" / "fixtures"))
@@ -87,7 +86,10 @@ def system_env(infra: Infra) -> dict[str, str]:
             "WISER_ENV": "dev",
             "WISER_INTAKE_DATABASE_URL": infra.sqlalchemy_url("wiser_intake"),
             "WISER_INTAKE_DATABASE_ADMIN_URL": infra.sqlalchemy_url(),
-            "WISER_AMQP_URL": infra.amqp_url,
+            "WISER_AMQP_ADMIN_URL": infra.amqp_url,
+            "WISER_INTAKE_AMQP_URL": infra.amqp_url_for("intake"),
+            "WISER_VALIDATION_AMQP_URL": infra.amqp_url_for("validation"),
+            "WISER_GATEWAY_AMQP_URL": infra.amqp_url_for("gateway"),
             "WISER_INTAKE_S3_ENDPOINT_URL": infra.s3_url,
             "WISER_INTAKE_S3_BUCKET": f"e2e-{infra.run_id}",
             "WISER_IDENTITY_KEY": IDENTITY_KEY,
@@ -211,13 +213,8 @@ async def api(system: System) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture(scope="session")
 async def producer(system: System) -> AsyncIterator[Any]:
-    """Publishes outcome events exactly as their producing services will (libs/contracts)."""
-    broker = messaging.make_broker(system.infra.amqp_url, "e2e-producer")
-    await broker.connect()
-
-    class Producer:
-        async def publish(self, message: Any) -> None:
-            await messaging.publish_message(broker, message)
-
-    yield Producer()
-    await broker.stop()
+    """Publishes outcome events exactly as their producing services will (libs/contracts), each as its
+    owner's broker user."""
+    producers = Producers(system.infra)
+    yield producers
+    await producers.close()

@@ -28,7 +28,8 @@ def intake_settings(infra: Infra, **over: Any) -> Settings:
         "env": "test",
         "database_url": infra.sqlalchemy_url("wiser_intake"),
         "database_admin_url": infra.sqlalchemy_url(),
-        "amqp_url": infra.amqp_url,
+        "amqp_url": infra.amqp_url_for("intake"),
+        "amqp_admin_url": infra.amqp_url,
         "s3_endpoint_url": infra.s3_url,
         "s3_bucket": f"intake-{infra.run_id}",
         "otel_exporter": "memory",
@@ -41,7 +42,9 @@ def intake_settings(infra: Infra, **over: Any) -> Settings:
 @pytest.fixture(scope="session")
 async def settings(infra: Infra) -> Settings:
     s = intake_settings(infra)
-    await asyncio.to_thread(migrate, s, SERVICE_ROOT)
+    from wiser_contracts import topology
+
+    await asyncio.to_thread(migrate, s, SERVICE_ROOT, topology.INTAKE)
     return s
 
 
@@ -167,19 +170,13 @@ def new_partner(ctx: Any, client: httpx.AsyncClient) -> Any:
 
 
 @pytest.fixture(scope="module")
-async def bus(settings: Settings) -> AsyncIterator[Any]:
-    """Publish contract messages onto the run's broker, as their producers will."""
-    from wiser_servicekit import messaging
+async def bus(infra: Infra) -> AsyncIterator[Any]:
+    """Publish contract messages onto the run's broker, as their producers will (each as its own broker user)."""
+    from wiser_servicekit.testing import Producers
 
-    broker = messaging.make_broker(settings.amqp_url, "test-producer")
-    await broker.connect()
-
-    class Bus:
-        async def publish(self, message: Any) -> None:
-            await messaging.publish_message(broker, message)
-
-    yield Bus()
-    await broker.stop()
+    producers = Producers(infra)
+    yield producers
+    await producers.close()
 
 
 @pytest.fixture

@@ -6,12 +6,12 @@ python -m wiser_contracts.asyncapi > docs/asyncapi.json   (make docs)
 import sys
 from typing import Any
 
-from faststream.rabbit import RabbitBroker
+from faststream.rabbit import RabbitBroker, RabbitQueue
 from faststream.specification import AsyncAPI
 
 from . import topology
 from .envelope import Message
-from .messages import ALL_MESSAGES
+from .messages import ALL_MESSAGES, PacketTransitioned
 
 
 def _handler_for(message: type[Message]) -> Any:
@@ -26,13 +26,21 @@ def _handler_for(message: type[Message]) -> Any:
 
 def build_broker() -> RabbitBroker:
     broker = RabbitBroker(description="WISeR prior-authorization message bus")
-    for sub in topology.ALL_SUBSCRIPTIONS:
-        broker.subscriber(
-            sub.queue(), sub.exchange, title=f"{sub.queue_name}:consume", description=sub.message.__doc__
-        )(_handler_for(sub.message))
+    for consumer in topology.CONSUMERS:
+        for interest in consumer.interests:
+            for exchange, key in ((topology.exchange_for(interest.message), k) for k in interest.binding_keys()):
+                queue = RabbitQueue(f"{consumer.service}.p<NN>", routing_key=key, declare=False)
+                broker.subscriber(
+                    queue,
+                    exchange,
+                    title=f"{consumer.service}.{interest.handler}:consume",
+                    description=f"{consumer.service} receives `{key}` on its partition queues "
+                    f"`{consumer.service}.p<NN>` (hashed by packet id). {(interest.message.__doc__ or '').strip()}",
+                )(_handler_for(interest.message))
     for message in ALL_MESSAGES:
+        key = f"{message.TYPE}.<to_state>" if message is PacketTransitioned else message.TYPE
         broker.publisher(
-            routing_key=message.TYPE,
+            routing_key=key,
             exchange=topology.exchange_for(message),
             title=f"{message.TYPE}:publish",
             description=(message.__doc__ or "").strip(),

@@ -56,9 +56,18 @@ class Message(BaseModel):
         fields.setdefault("causation_id", self.message_id)
         return cls(**fields)
 
+    def routing_key(self) -> str:
+        """The key it is published with (its TYPE; a transition adds its target state)."""
+        return self.TYPE
+
     def amqp_headers(self) -> dict[str, str]:
-        """Metadata mirrored into AMQP headers (trace headers are added by the publisher)."""
+        """Metadata mirrored into AMQP headers (trace headers are added by the publisher).
+
+        `x-wiser-key` is what the consumers' consistent-hash exchanges hash: the packet id, so one
+        packet's messages stay in one partition.
+        """
         headers = {
+            "x-wiser-key": str(self.packet_id or self.message_id),
             "message_id": str(self.message_id),
             "type": self.type,
             "schema_version": str(self.schema_version),

@@ -80,6 +80,25 @@ class DismissalReason(_Part):
     reason: str = Field(default="", description="Why, in words.")
 
 
+PACKET_VERSION = Field(
+    default=None,
+    description="The packet version this was produced from (e.g. the `version` of the transition it acts on), "
+    "so history shows what each decision was based on.",
+)
+
+
+class TriggerEvent(Event):
+    """An outcome event that moves a packet (or changes it in place)."""
+
+    packet_version: int | None = PACKET_VERSION
+
+
+class TriggerCommand(Command):
+    """A command that moves a packet."""
+
+    packet_version: int | None = PACKET_VERSION
+
+
 # ---------------------------------------------------------------- intake events
 
 
@@ -110,6 +129,9 @@ class PacketTransitioned(Event):
     utn: str | None = Field(default=None, description="Set when known.")
     validation_run: int | None = Field(default=None, description="Validation run number when entering validating.")
     closure_reason: Literal["delivered", "withdrawn"] | None = None
+
+    def routing_key(self) -> str:
+        return f"{self.TYPE}.{self.to_state.value}"
 
 
 class TransitionRejected(Event):
@@ -142,7 +164,7 @@ class PacketCorrected(Event):
 # ------------------------------------------------------------ validation events
 
 
-class PacketValidated(Event):
+class PacketValidated(TriggerEvent):
     """The automated checks of one validation run finished (T2, T3, T4)."""
 
     TYPE = "validation.packet.validated"
@@ -157,14 +179,14 @@ class PacketValidated(Event):
 # -------------------------------------------------------------- clinical events
 
 
-class ReviewAssigned(Event):
+class ReviewAssigned(TriggerEvent):
     """A clinical reviewer was assigned the packet (T7)."""
 
     TYPE = "clinical.review.assigned"
     reviewer_id: str
 
 
-class ReviewReleased(Event):
+class ReviewReleased(TriggerEvent):
     """The assigned reviewer (or a supervisor) put the packet back in the queue (T8)."""
 
     TYPE = "clinical.review.released"
@@ -172,7 +194,7 @@ class ReviewReleased(Event):
     reason: str | None = None
 
 
-class ReviewEscalated(Event):
+class ReviewEscalated(TriggerEvent):
     """A nurse sent the packet to a medical director (T10)."""
 
     TYPE = "clinical.review.escalated"
@@ -181,7 +203,7 @@ class ReviewEscalated(Event):
     rationale: str
 
 
-class ReviewReturned(Event):
+class ReviewReturned(TriggerEvent):
     """A medical director returned the packet to the nurse (T12)."""
 
     TYPE = "clinical.review.returned"
@@ -189,7 +211,7 @@ class ReviewReturned(Event):
     note: str
 
 
-class DeterminationRecorded(Event):
+class DeterminationRecorded(TriggerEvent):
     """A clinician decided the packet (T9 from clinical_review, T11 from md_review)."""
 
     TYPE = "clinical.determination.recorded"
@@ -201,7 +223,7 @@ class DeterminationRecorded(Event):
     rationale: str | None = None
 
 
-class UtnAssigned(Event):
+class UtnAssigned(TriggerEvent):
     """The MAC issued the UTN for a determination (added exactly once)."""
 
     TYPE = "clinical.utn.assigned"
@@ -211,7 +233,7 @@ class UtnAssigned(Event):
 # --------------------------------------------------------------- letters events
 
 
-class LetterDrafted(Event):
+class LetterDrafted(TriggerEvent):
     """A decision letter passed compliance checks and awaits approval (T13)."""
 
     TYPE = "letters.letter.drafted"
@@ -220,7 +242,7 @@ class LetterDrafted(Event):
     letter_version: int = 1
 
 
-class LetterApproved(Event):
+class LetterApproved(TriggerEvent):
     """A person (or policy, for clean affirmations) approved the letter (T14)."""
 
     TYPE = "letters.letter.approved"
@@ -229,7 +251,7 @@ class LetterApproved(Event):
     approver_role: str | None = None
 
 
-class LetterRejected(Event):
+class LetterRejected(TriggerEvent):
     """The approver rejected the draft; letters will redraft (T15)."""
 
     TYPE = "letters.letter.rejected"
@@ -241,7 +263,7 @@ class LetterRejected(Event):
 # -------------------------------------------------------------- outbound events
 
 
-class DeliveryCompleted(Event):
+class DeliveryCompleted(TriggerEvent):
     """Every required recipient confirmed receipt (T16)."""
 
     TYPE = "outbound.delivery.completed"
@@ -249,7 +271,7 @@ class DeliveryCompleted(Event):
     channels: tuple[str, ...] = ()
 
 
-class DeliveryFailed(Event):
+class DeliveryFailed(TriggerEvent):
     """A required channel failed after all retries (T17)."""
 
     TYPE = "outbound.delivery.failed"
@@ -261,7 +283,7 @@ class DeliveryFailed(Event):
 # ------------------------------------------------------------- intake commands
 
 
-class RetryDelivery(Command):
+class RetryDelivery(TriggerCommand):
     """Ops asked outbound to retry a failed delivery; move the packet back to delivering (T18)."""
 
     TYPE = "intake.retry_delivery"
@@ -269,7 +291,7 @@ class RetryDelivery(Command):
     requested_by_roles: tuple[str, ...] = ()
 
 
-class WithdrawPacket(Command):
+class WithdrawPacket(TriggerCommand):
     """Close a packet as withdrawn before determination (T19)."""
 
     TYPE = "intake.withdraw_packet"
@@ -278,7 +300,7 @@ class WithdrawPacket(Command):
     reason: str
 
 
-class RevalidatePacket(Command):
+class RevalidatePacket(TriggerCommand):
     """Send a packet in manual review back to validating without field changes (T5: ops re-run, e.g. after
     PEER_UNAVAILABLE)."""
 

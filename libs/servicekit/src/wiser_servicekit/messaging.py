@@ -1,218 +1,127 @@
-"""FastStream RabbitMQ broker with durable topology, retries with backoff and parking.
-
-A handler receives the parsed contract message. If it raises, the message goes
-to the next delay queue (`<queue>.retry.<n>`, TTL, dead-lettered back to the
-queue); after the last delay it is parked in `<queue>.dlq` with the error. A
-message that does not parse is parked at once. Nothing a message does can stop
-the consumer.
-"""
+"""What a service runs on the bus, composed once: its publisher and outbox relay, and its partitioned
+consumer with the leases that spread partitions over replicas (see `bus`, `outbox`, `consumer`)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 
-from faststream import AckPolicy
-from faststream.rabbit import Channel, RabbitBroker, RabbitQueue
-from faststream.rabbit.annotations import RabbitMessage
-from opentelemetry import trace
-from pydantic import ValidationError
+from faststream.rabbit import RabbitBroker
+from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from wiser_contracts import Message, topology
-from wiser_contracts.topology import Subscription
+from wiser_contracts.topology import Consumer
 
-from . import metrics, telemetry
-from .logs import packet_id_var
+from .broker_users import user_for
+from .bus import Publisher
+from .consumer import Handler, PartitionedConsumer, PartitionLeases
+from .outbox import OutboxRelay, asyncpg_dsn
+from .settings import ServiceSettings
 
 log = logging.getLogger("wiser.messaging")
 
-ATTEMPT_HEADER = "x-wiser-attempt"
-Handler = Callable[[Any], Awaitable[None]]
-
 
 def make_broker(amqp_url: str, service: str) -> RabbitBroker:
+    """A FastStream broker (the gateway's per-replica live-update queue)."""
     return RabbitBroker(amqp_url, app_id=service, logger=None, graceful_timeout=10.0)
 
 
-def subscribe(
-    broker: RabbitBroker,
-    sub: Subscription,
-    handler: Handler,
-    *,
-    service: str,
-    quorum: bool = True,
-    prefetch: int = 32,
-) -> None:
-    """Consume `sub`'s queue with `handler(message)`; manual acks, retries, parking."""
-
-    @broker.subscriber(
-        sub.queue(quorum),
-        sub.exchange,
-        ack_policy=AckPolicy.MANUAL,
-        channel=Channel(prefetch_count=prefetch),
-        title=f"{sub.queue_name}:consume",
-        description=sub.message.__doc__,
-        decoder=_raw_body,
-    )
-    async def consume(msg: RabbitMessage) -> None:
-        raw = msg.raw_message
-        headers: dict[str, Any] = dict(raw.headers or {})
-        attempt = int(headers.get(ATTEMPT_HEADER, 0) or 0)
-        try:
-            message = sub.message.model_validate_json(raw.body)
-        except (ValidationError, ValueError) as e:
-            await park(broker, sub, raw.body, headers, f"malformed: {_safe_error(e)}")
-            metrics.MESSAGES_CONSUMED.labels(service, sub.queue_name, "parked").inc()
-            await msg.ack()
-            return
-        token = packet_id_var.set(str(message.packet_id) if message.packet_id else None)
-        try:
-            with telemetry.span_from(
-                headers,
-                f"{sub.queue_name} process",
-                trace.SpanKind.CONSUMER,
-                **{telemetry.PACKET_ATTR: message.packet_id, "messaging.message.id": message.message_id},
-            ) as span:
-                try:
-                    await handler(message)
-                    metrics.MESSAGES_CONSUMED.labels(service, sub.queue_name, "ok").inc()
-                except Exception as e:
-                    span.record_exception(e)
-                    log.warning(
-                        "handler failed",
-                        extra={
-                            "queue": sub.queue_name,
-                            "message_id": str(message.message_id),
-                            "attempt": attempt,
-                            "error": type(e).__name__,
-                        },
-                    )
-                    if attempt < len(topology.RETRY_DELAYS):
-                        headers[ATTEMPT_HEADER] = attempt + 1
-                        await broker.publish(
-                            raw.body,
-                            queue=sub.retry_queue(attempt + 1).name,
-                            headers=headers,
-                            message_id=raw.message_id,
-                            content_type="application/json",
-                            persist=True,
-                        )
-                        metrics.MESSAGES_CONSUMED.labels(service, sub.queue_name, "retry").inc()
-                    else:
-                        await park(broker, sub, raw.body, headers, f"{type(e).__name__}: {_safe_error(e)}")
-                        metrics.MESSAGES_CONSUMED.labels(service, sub.queue_name, "parked").inc()
-        finally:
-            packet_id_var.reset(token)
-        await msg.ack()
-
-
-async def _raw_body(msg: Any) -> bytes:
-    # We parse bodies ourselves (into the contract type), so junk can be parked instead of failing in FastStream.
-    return msg.body  # type: ignore[no-any-return]
-
-
-def _safe_error(e: BaseException) -> str:
-    # Errors name fields and types, not values: pydantic's own text includes input values.
-    if isinstance(e, ValidationError):
-        return "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['type']}" for err in e.errors())[:500]
-    return type(e).__name__
-
-
-async def park(broker: RabbitBroker, sub: Subscription, body: bytes, headers: dict[str, Any], error: str) -> None:
-    headers = {**headers, "x-wiser-error": error, "x-wiser-parked-at": datetime.now(UTC).isoformat()}
-    await broker.publish(
-        body,
-        exchange=topology.DLX,
-        routing_key=sub.queue_name,
-        headers=headers,
-        content_type="application/json",
-        persist=True,
-    )
-    log.error("message parked", extra={"queue": sub.queue_name, "error": error[:200]})
-
-
-async def declare_failure_topology(broker: RabbitBroker, subs: tuple[Subscription, ...]) -> None:
-    """Delay queues and parking queues for each subscription (idempotent)."""
-    dlx = await broker.declare_exchange(topology.DLX)
-    await broker.declare_exchange(topology.EVENTS)
-    await broker.declare_exchange(topology.COMMANDS)
-    for sub in subs:
-        for attempt in range(1, len(topology.RETRY_DELAYS) + 1):
-            await broker.declare_queue(sub.retry_queue(attempt))
-        dlq = await broker.declare_queue(sub.dlq())
-        await dlq.bind(dlx, routing_key=sub.queue_name)
-
-
-async def _fresh_queue(broker: RabbitBroker, name: str) -> Any:
-    """A passive declaration on a new channel: current counts, no cached objects."""
-    connection = broker._connection  # FastStream exposes no public accessor
-    if connection is None:
-        raise RuntimeError("broker not connected")
-    channel = await connection.channel()
-    return channel, await channel.declare_queue(name, passive=True)
-
-
-async def replay_parked(broker: RabbitBroker, sub: Subscription, limit: int = 1000) -> int:
-    """Move parked messages back onto their queue (operator action after a fix)."""
-    channel, queue = await _fresh_queue(broker, sub.dlq().name)
-    moved = 0
-    try:
-        while moved < limit:
-            incoming = await queue.get(fail=False, no_ack=False)
-            if incoming is None:
-                break
-            headers = {k: v for k, v in (incoming.headers or {}).items() if not k.startswith("x-wiser-")}
-            await broker.publish(
-                incoming.body,
-                queue=RabbitQueue(sub.queue_name, declare=False),
-                headers=headers,
-                message_id=incoming.message_id,
-                content_type="application/json",
-                persist=True,
+class ServiceBus:
+    def __init__(
+        self,
+        service: str,
+        settings: ServiceSettings,
+        sessions: async_sessionmaker[AsyncSession],
+        outbox: Table,
+        consumer: Consumer | None = None,
+        handlers: dict[str, Handler] | None = None,
+        leases: tuple[Table, Table] | None = None,
+    ) -> None:
+        self.service = service
+        self.settings = settings
+        self.publisher = Publisher(settings.amqp_url, service)
+        self.relay = OutboxRelay(
+            service, sessions, outbox, self.publisher, listen_dsn=asyncpg_dsn(settings.database_url)
+        )
+        self.consumer: PartitionedConsumer | None = None
+        self.leases: PartitionLeases | None = None
+        if consumer is not None:
+            assert handlers is not None and leases is not None
+            prefix = settings.broker_user_prefix
+            self.consumer = PartitionedConsumer(
+                consumer,
+                handlers,
+                settings.amqp_url,
+                concurrency=settings.consumer_concurrency,
+                prefetch=settings.prefetch,
+                retry_delays=tuple(settings.retry_delays),
+                defer_budget=settings.defer_budget_seconds,
+                producer_user=(lambda owner: user_for(owner, prefix)) if settings.verify_producers else None,
             )
-            await incoming.ack()
-            moved += 1
-    finally:
-        await channel.close()
-    return moved
+            self.leases = PartitionLeases(
+                self.consumer,
+                sessions,
+                *leases,
+                ttl=settings.lease_ttl_seconds,
+                interval=settings.lease_interval_seconds,
+            )
+
+    async def start(self) -> None:
+        await self.publisher.connect()
+        if self.settings.outbox_relay_enabled:
+            self.relay.start()
+        if self.consumer is not None and self.leases is not None:
+            await self.consumer.connect()
+            await self.leases.rebalance()
+            self.leases.start()
+
+    async def stop(self) -> None:
+        if self.leases is not None:
+            await self.leases.stop()
+        await self.relay.stop()
+        await self.publisher.close()
+
+    async def ping(self, timeout: float = 2.0) -> bool:
+        ok = await self.publisher.ping()
+        if self.consumer is not None:
+            ok = ok and await self.consumer.ping()
+        return ok
+
+    def wake_relay(self) -> None:
+        self.relay.wake()
 
 
-async def parked_count(broker: RabbitBroker, sub: Subscription) -> int:
-    channel, queue = await _fresh_queue(broker, sub.dlq().name)
-    try:
-        return int(queue.declaration_result.message_count or 0)
-    finally:
-        await channel.close()
+def ready_check(bus: Any) -> Any:
+    async def broker() -> None:
+        if not await bus.ping():
+            raise ConnectionError("broker")
+
+    return broker
 
 
-async def publish_message(broker: RabbitBroker, message: Message) -> None:
-    """Publish a contract message directly (tests, tools); services use the outbox."""
-    headers: dict[str, Any] = dict(message.amqp_headers())
-    headers.update(telemetry.inject_current())
-    await broker.publish(
-        message.model_dump_json().encode(),
-        exchange=topology.exchange_for(type(message)),
-        routing_key=message.TYPE,
-        headers=headers,
-        message_id=str(message.message_id),
-        message_type=message.type,
-        content_type="application/json",
-        persist=True,
-        mandatory=False,
-    )
+BUS_ACTIONS = ("list", "replay", "unrouted", "replay-unrouted", "outbox", "replay-outbox")
 
 
-async def dlq_command(amqp_url: str, service: str, subs: tuple[Subscription, ...], action: str) -> None:
-    """`python -m wiser_<svc> dlq list|replay`: what is parked, or put it back on its queue."""
-    broker = make_broker(amqp_url, service)
-    await broker.connect()
-    try:
-        for sub in subs:
-            if action == "list":
-                print(f"{sub.dlq().name}: {await parked_count(broker, sub)}")
+async def bus_command(settings: ServiceSettings, consumer: Consumer, outbox: Table, action: str) -> None:
+    """`python -m wiser_<svc> dlq <action>`: parked messages (`list`, `replay`), `wiser.unrouted`
+    (`unrouted`, `replay-unrouted`) and outbox rows the relay gave up on (`outbox`, `replay-outbox`)."""
+    from .bus import dlq_command
+    from .db import make_engine, make_sessionmaker
+    from .outbox import parked_rows, replay_parked_rows
+
+    if action in ("outbox", "replay-outbox"):
+        engine = make_engine(settings.database_url, settings.db_schema, 2)
+        sessions = make_sessionmaker(engine)
+        try:
+            if action == "outbox":
+                for row in await parked_rows(sessions, outbox):
+                    print(
+                        f"{row['id']} {row['type']} packet={row['packet_id']} "
+                        f"attempts={row['attempts']}: {row['last_error']}"
+                    )
             else:
-                print(f"{sub.queue_name}: replayed {await replay_parked(broker, sub)}")
-    finally:
-        await broker.stop()
+                print(f"outbox: {await replay_parked_rows(sessions, outbox)} rows given a fresh budget")
+        finally:
+            await engine.dispose()
+        return
+    await dlq_command(settings.amqp_admin_url or settings.amqp_url, consumer, action)

@@ -11,6 +11,10 @@ HTTP_LATENCY = Histogram("wiser_http_request_seconds", "HTTP request latency", [
 MESSAGES_CONSUMED = Counter("wiser_messages_consumed_total", "Messages handled", ["service", "queue", "result"])
 OUTBOX_LAG = Gauge("wiser_outbox_lag_seconds", "Age of the oldest unpublished outbox row", ["service"])
 OUTBOX_PUBLISHED = Counter("wiser_outbox_published_total", "Outbox rows published", ["service"])
+OUTBOX_PARKED = Counter("wiser_outbox_parked_total", "Outbox rows given up on (ops replays them)", ["service"])
+OUTBOX_UNROUTABLE = Counter(
+    "wiser_outbox_unroutable_total", "Commands the broker returned: nothing consumes them", ["service", "type"]
+)
 QUEUE_DEPTH = Gauge("wiser_queue_depth", "Messages ready in a queue", ["service", "queue"])
 SLA_AT_RISK = Gauge("wiser_packets_at_risk", "Open packets within the at-risk window of due_at", ["service"])
 

@@ -9,6 +9,8 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 
+from wiser_contracts.topology import Consumer
+
 from .db import ensure_role_and_schema
 from .settings import ServiceSettings
 
@@ -21,10 +23,15 @@ def alembic_config(service_root: Path, database_url: str, schema: str) -> Config
     return cfg
 
 
-def migrate(settings: ServiceSettings, service_root: Path) -> None:
-    """Create the service's role and schema, then upgrade its tables to head (as the role)."""
+def migrate(settings: ServiceSettings, service_root: Path, consumer: Consumer | None = None) -> None:
+    """Create the service's role and schema, upgrade its tables to head (as the role), and declare its
+    exchanges, queues and bindings, so nothing published before its first start is lost."""
+    from .bus import declare_topology
+
     asyncio.run(ensure_role_and_schema(settings.database_admin_url, settings.database_url, settings.db_schema))
     command.upgrade(alembic_config(service_root, settings.database_url, settings.db_schema), "head")
+    consumers = [consumer] if consumer is not None else []
+    asyncio.run(declare_topology(settings.amqp_admin_url or settings.amqp_url, consumers, settings.quorum_queues))
 
 
 def run_alembic_env(metadata: Any, schema: str) -> None:

@@ -1,10 +1,19 @@
 """Transactional outbox and inbox: exactly-once effects over an at-least-once bus.
 
-Producers add messages to the outbox in the same transaction as their change;
-the relay publishes them with publisher confirms, claiming rows with
-`FOR UPDATE SKIP LOCKED` (so replicas can run relays side by side), woken by
-LISTEN/NOTIFY and polling as a fallback. Consumers record `(message_id,
-handler)` in the inbox in the same transaction as their effect.
+Producers add messages to the outbox in the same transaction as their change. The relay publishes
+them: one active relay per service (a PostgreSQL advisory lock; other replicas stand by), which reads
+pending rows, publishes each packet's rows in order (packets side by side) with publisher confirms,
+and only then marks them sent, holding no transaction or row lock while it talks to the broker.
+
+- Nothing is silently unroutable: every row is published `mandatory`; a command nobody consumes
+  comes back (`Unroutable`), is counted, logged as an alert and retried; an event with no subscriber
+  yet lands in `wiser.unrouted` through the events exchange's alternate exchange.
+- Attempts are counted per row, with backoff; a row that keeps failing is parked (`parked_at`), where
+  ops can see and replay it (`python -m wiser_<svc> outbox list|replay`). A parked or waiting row holds
+  back its own packet's later rows, never other packets' rows.
+- A broker outage is not a row's fault: the pass stops without counting attempts.
+
+Consumers record `(message_id, handler)` in the inbox in the same transaction as their effect.
 """
 
 from __future__ import annotations
@@ -13,7 +22,8 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from datetime import UTC, datetime
+import zlib
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -22,13 +32,16 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
+    and_,
     func,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
@@ -37,10 +50,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from wiser_contracts import Message, topology
 
 from . import metrics, telemetry
+from .bus import Publisher, Unroutable
 
 log = logging.getLogger("wiser.outbox")
 
-EXCHANGES = {ex.name: ex for ex in (topology.EVENTS, topology.COMMANDS, topology.DLX)}
+MAX_ATTEMPTS = 8
 
 
 def outbox_tables(metadata: MetaData) -> tuple[Table, Table]:
@@ -60,6 +74,9 @@ def outbox_tables(metadata: MetaData) -> tuple[Table, Table]:
         Column("published_at", DateTime(timezone=True)),
         Column("attempts", Integer, nullable=False, server_default="0"),
         Column("last_error", Text),
+        Column("next_attempt_at", DateTime(timezone=True)),
+        Column("parked_at", DateTime(timezone=True)),
+        Index("outbox_pending", "id", postgresql_where=text("published_at IS NULL")),
     )
     inbox = Table(
         "inbox",
@@ -80,7 +97,7 @@ async def add_to_outbox(session: AsyncSession, outbox: Table, message: Message) 
             message_id=message.message_id,
             type=message.type,
             exchange=topology.exchange_for(type(message)).name,
-            routing_key=message.TYPE,
+            routing_key=message.routing_key(),
             packet_id=message.packet_id,
             body=message.model_dump_json(),
             headers=headers,
@@ -105,27 +122,33 @@ class OutboxRelay:
         service: str,
         sessions: async_sessionmaker[AsyncSession],
         outbox: Table,
-        broker: Any,
+        publisher: Publisher,
         listen_dsn: str | None = None,
-        batch_size: int = 200,
+        batch_size: int = 500,
         poll_interval: float = 1.0,
+        max_attempts: int = MAX_ATTEMPTS,
     ) -> None:
         self.service = service
         self.sessions = sessions
         self.outbox = outbox
-        self.broker = broker
+        self.publisher = publisher
         self.listen_dsn = listen_dsn
         self.batch_size = batch_size
         self.poll_interval = poll_interval
+        self.max_attempts = max_attempts
         self.channel = f"{outbox.schema or 'public'}_outbox"
+        self.lock_key = zlib.crc32(f"wiser-outbox-relay:{outbox.schema}".encode())
+        self.active = False
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._conn: asyncpg.Connection | None = None
 
     async def publish_pending(self) -> int:
         """Publish one batch of pending rows; returns how many were published."""
         o = self.outbox
-        async with self.sessions() as session, session.begin():
+        now = datetime.now(UTC)
+        async with self.sessions() as session:
             rows = (
                 await session.execute(
                     select(
@@ -138,48 +161,80 @@ class OutboxRelay:
                         o.c.body,
                         o.c.headers,
                         o.c.created_at,
+                        o.c.attempts,
+                        o.c.next_attempt_at,
+                        o.c.parked_at,
                     )
                     .where(o.c.published_at.is_(None))
                     .order_by(o.c.id)
                     .limit(self.batch_size)
-                    .with_for_update(skip_locked=True)
                 )
             ).all()
-            metrics.OUTBOX_LAG.labels(self.service).set(
-                (datetime.now(UTC) - rows[0].created_at).total_seconds() if rows else 0.0
-            )
-            # Per packet in order; packets side by side, so confirms overlap instead of queueing.
-            groups: dict[object, list[Any]] = {}
-            for row in rows:
-                groups.setdefault(row.packet_id or row.id, []).append(row)
-            outcomes = await asyncio.gather(*(self._publish_in_order(g) for g in groups.values()))
-            done = [row_id for published in outcomes for row_id in published]
-            stuck = [
-                g[len(published)].id
-                for g, published in zip(groups.values(), outcomes, strict=True)
-                if len(published) < len(g)
-            ]
-            if stuck:
-                await session.execute(
-                    update(o).where(o.c.id.in_(stuck)).values(attempts=o.c.attempts + 1, last_error="publish failed")
-                )
+        metrics.OUTBOX_LAG.labels(self.service).set((now - rows[0].created_at).total_seconds() if rows else 0.0)
+        # Per packet in id order; a parked row, or one waiting for its next attempt, holds back the rows after it.
+        groups: dict[object, list[Any]] = {}
+        blocked: set[object] = set()
+        for row in rows:
+            key = row.packet_id or row.id
+            if key in blocked:
+                continue
+            if row.parked_at is not None or (row.next_attempt_at is not None and row.next_attempt_at > now):
+                blocked.add(key)
+                continue
+            groups.setdefault(key, []).append(row)
+        if not groups:
+            return 0
+        outcomes = await asyncio.gather(*(self._publish_in_order(g) for g in groups.values()))
+        done = [row_id for published, _ in outcomes for row_id in published]
+        async with self.sessions() as session, session.begin():
             if done:
                 await session.execute(update(o).where(o.c.id.in_(done)).values(published_at=func.now()))
-                metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(done))
+            for _, failure in outcomes:
+                if failure is None:
+                    continue
+                row, error = failure
+                attempts = row.attempts + 1
+                parked = attempts >= self.max_attempts
+                await session.execute(
+                    update(o)
+                    .where(o.c.id == row.id)
+                    .values(
+                        attempts=attempts,
+                        last_error=error[:500],
+                        next_attempt_at=now + timedelta(seconds=min(60.0, 0.5 * 2**attempts)),
+                        parked_at=func.now() if parked else None,
+                    )
+                )
+                if parked:
+                    metrics.OUTBOX_PARKED.labels(self.service).inc()
+                    log.error("outbox row parked", extra={"message_id": str(row.message_id), "error": error[:200]})
+        if done:
+            metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(done))
         return len(done)
 
-    async def _publish_in_order(self, rows: list[Any]) -> list[int]:
+    async def _publish_in_order(self, rows: list[Any]) -> tuple[list[int], tuple[Any, str] | None]:
         published: list[int] = []
         for row in rows:
             try:
                 await self._publish(row)
+            except Unroutable:
+                metrics.OUTBOX_UNROUTABLE.labels(self.service, row.type).inc()
+                log.error(
+                    "unroutable message returned by the broker",
+                    extra={"message_id": str(row.message_id), "routing_key": row.routing_key, "alert": True},
+                )
+                return published, (row, f"unroutable: nothing is bound to {row.exchange} {row.routing_key}")
+            except (TimeoutError, ConnectionError, OSError) as e:
+                raise _BrokerDown from e
             except Exception as e:
+                if not await self.publisher.ping():
+                    raise _BrokerDown from e
                 log.warning(
                     "outbox publish failed", extra={"message_id": str(row.message_id), "error": type(e).__name__}
                 )
-                break
+                return published, (row, type(e).__name__)
             published.append(row.id)
-        return published
+        return published, None
 
     async def _publish(self, row: Any) -> None:
         headers = dict(row.headers)
@@ -190,55 +245,60 @@ class OutboxRelay:
             **{telemetry.PACKET_ATTR: row.packet_id, "messaging.message.id": row.message_id},
         ):
             headers.update(telemetry.inject_current())
-            await self.broker.publish(
-                row.body.encode(),
-                exchange=EXCHANGES[row.exchange],
+            await self.publisher.publish(
+                exchange=row.exchange,
                 routing_key=row.routing_key,
+                body=row.body.encode(),
                 headers=headers,
                 message_id=str(row.message_id),
-                correlation_id=headers.get("correlation_id"),
                 message_type=row.type,
-                content_type="application/json",
-                persist=True,
-                mandatory=False,
+                correlation_id=headers.get("correlation_id"),
             )
 
-    async def _listen(self) -> None:
+    async def _hold_lock(self) -> bool:
+        """Be the service's one active relay: a session advisory lock on a connection of our own."""
         if not self.listen_dsn:
-            return
-        while not self._stopping.is_set():
-            try:
-                conn = await asyncpg.connect(self.listen_dsn)
-                try:
-                    await conn.add_listener(self.channel, lambda *_: self._wake.set())
-                    self._wake.set()
-                    await self._stopping.wait()
-                finally:
-                    with contextlib.suppress(Exception):
-                        await conn.close()
-            except Exception:
-                log.warning("outbox LISTEN unavailable, polling only")
-                await asyncio.sleep(5)
+            self.active = True  # no dedicated connection (tests): run as the only relay
+            return True
+        if self._conn is not None and self._conn.is_closed():
+            self._conn, self.active = None, False
+        if self._conn is None:
+            self._conn = await asyncpg.connect(self.listen_dsn)
+            await self._conn.add_listener(self.channel, lambda *_: self._wake.set())
+        if not self.active:
+            self.active = bool(await self._conn.fetchval("SELECT pg_try_advisory_lock($1)", self.lock_key))
+            if self.active:
+                log.info("outbox relay active", extra={"service": self.service})
+        return self.active
 
     async def run(self) -> None:
-        listener = asyncio.create_task(self._listen())
-        try:
-            while not self._stopping.is_set():
-                try:
-                    published = await self.publish_pending()
-                except Exception:
-                    log.exception("outbox relay pass failed")
-                    published = 0
-                if published >= self.batch_size:
+        while not self._stopping.is_set():
+            try:
+                if not await self._hold_lock():
+                    await self._sleep(self.poll_interval * 2)  # another replica relays; stand by
                     continue
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll_interval)
-                await asyncio.sleep(0.002)  # let a burst of commits land in one pass
-        finally:
-            listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await listener
+                published = await self.publish_pending()
+            except _BrokerDown:
+                log.warning("outbox relay: broker unavailable")
+                await self._sleep(1.0)
+                continue
+            except Exception:
+                log.exception("outbox relay pass failed")
+                with contextlib.suppress(Exception):
+                    if self._conn is not None:
+                        await self._conn.close()
+                self._conn, self.active = None, False
+                await self._sleep(1.0)
+                continue
+            if published >= self.batch_size:
+                continue
+            self._wake.clear()
+            await self._sleep(self.poll_interval)
+            await asyncio.sleep(0.002)  # let a burst of commits land in one pass
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self.run())
@@ -252,6 +312,37 @@ class OutboxRelay:
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(self._task, 10)
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                await self._conn.close()
+            self._conn, self.active = None, False
+
+
+class _BrokerDown(Exception):
+    pass
+
+
+async def parked_rows(sessions: async_sessionmaker[AsyncSession], outbox: Table) -> list[dict[str, Any]]:
+    """Outbox rows the relay gave up on (ops: `outbox list`)."""
+    o = outbox.c
+    async with sessions() as session:
+        rows = await session.execute(
+            select(o.id, o.message_id, o.type, o.routing_key, o.packet_id, o.attempts, o.last_error, o.parked_at)
+            .where(and_(o.parked_at.is_not(None), o.published_at.is_(None)))
+            .order_by(o.id)
+        )
+        return [dict(r._mapping) for r in rows]
+
+
+async def replay_parked_rows(sessions: async_sessionmaker[AsyncSession], outbox: Table) -> int:
+    """Give parked outbox rows a fresh budget (ops: `outbox replay`, after the cause is fixed)."""
+    async with sessions() as session, session.begin():
+        result = await session.execute(
+            update(outbox)
+            .where(outbox.c.parked_at.is_not(None), outbox.c.published_at.is_(None))
+            .values(parked_at=None, attempts=0, next_attempt_at=None)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def notify_trigger_sql(schema: str) -> list[str]:
@@ -268,4 +359,13 @@ def asyncpg_dsn(sqlalchemy_url: str) -> str:
     return sqlalchemy_url.replace("postgresql+asyncpg://", "postgresql://")
 
 
-__all__ = ["OutboxRelay", "add_to_outbox", "asyncpg_dsn", "notify_trigger_sql", "outbox_tables", "record_in_inbox"]
+__all__ = [
+    "OutboxRelay",
+    "add_to_outbox",
+    "asyncpg_dsn",
+    "notify_trigger_sql",
+    "outbox_tables",
+    "parked_rows",
+    "record_in_inbox",
+    "replay_parked_rows",
+]

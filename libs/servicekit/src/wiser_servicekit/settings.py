@@ -16,6 +16,7 @@ DEMO_SECRETS = frozenset(
         "dev-partner-token-key-change-me-0123456789",
         "lkmEalAzjmWSOdjF-clDIbA8T4j2ZobgKk8WjJDl7SY=",
         "dev-phi-index-key-change-me-0123456789abcdef",
+        "dev-broker-password",
     }
 )
 
@@ -24,6 +25,7 @@ DEMO_SECRETS = frozenset(
 SHARED_ENV = {
     "env": "WISER_ENV",
     "amqp_url": "WISER_AMQP_URL",
+    "amqp_admin_url": "WISER_AMQP_ADMIN_URL",
     "identity_key": "WISER_IDENTITY_KEY",
     "phi_keys": "WISER_PHI_KEYS",
     "phi_index_key": "WISER_PHI_INDEX_KEY",
@@ -44,8 +46,17 @@ class ServiceSettings(BaseSettings):
     db_pool_size: int = 10
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     quorum_queues: bool = True
-    prefetch: int = 32
     outbox_relay_enabled: bool = True
+    # The bus (see wiser_servicekit.consumer): `migrate` declares the topology with the admin URL.
+    amqp_admin_url: str | None = None
+    broker_user_prefix: str = "wiser-"  # the broker user of service X is <prefix>X
+    verify_producers: bool = True  # park messages whose AMQP user_id is not their owning service's user
+    consumer_concurrency: int = 32  # packets handled at once per replica
+    prefetch: int = 64  # per partition
+    retry_delays: tuple[float, ...] = (0.2, 1.0, 5.0, 15.0)
+    defer_budget_seconds: float = 120.0  # how long an early trigger may wait for what makes it legal
+    lease_ttl_seconds: float = 10.0
+    lease_interval_seconds: float = 2.0
     # Key for the short-lived identity tokens the gateway issues (HS256).
     identity_key: str = "dev-identity-key-change-me-0123456789abcdef"
     identity_issuer: str = "wiser-gateway"
@@ -66,7 +77,9 @@ class ServiceSettings(BaseSettings):
 
     def secret_values(self) -> list[str]:
         """Values that must not be demo secrets outside dev; services add theirs."""
-        return [self.identity_key]
+        from urllib.parse import unquote, urlsplit
+
+        return [self.identity_key, unquote(urlsplit(self.amqp_url).password or "")]
 
     @model_validator(mode="after")
     def _refuse_demo_secrets_outside_dev(self) -> ServiceSettings:

@@ -27,6 +27,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import asyncpg
 import pytest
 
+from . import broker_users
+
 
 @dataclass(frozen=True)
 class Infra:
@@ -53,6 +55,16 @@ class Infra:
         if self._vhost is not None:
             amqp_url = self._vhost(f"wiser-test-{run_id}") or self.amqp_url
         return replace(self, database=database, amqp_url=amqp_url, run_id=run_id)
+
+    def amqp_url_for(self, service: str) -> str:
+        """This run's vhost as `service`'s own broker user (what the service connects and publishes as)."""
+        from .broker_users import DEV_PASSWORD, user_for
+
+        parts = urlsplit(self.amqp_url)
+        netloc = f"{quote(user_for(service), safe='')}:{DEV_PASSWORD}@{parts.hostname}"
+        if parts.port:
+            netloc += f":{parts.port}"
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
     def sqlalchemy_url(self, user: str | None = None) -> str:
         return f"postgresql+asyncpg://{self._login(user)}@{self.pg_host}:{self.pg_port}/{self.database}"
@@ -146,9 +158,13 @@ def infra() -> Iterator[Infra]:
         mq.start()
         containers = [pg, mq]
 
+        mq.exec(["rabbitmq-plugins", "enable", broker_users.PLUGIN])
+
         def vhost_in_container(name: str) -> str | None:
             mq.exec(["rabbitmqctl", "add_vhost", name])
             mq.exec(["rabbitmqctl", "set_permissions", "-p", name, "guest", ".*", ".*", ".*"])
+            for command in broker_users.rabbitmqctl_commands(name, lambda _: broker_users.DEV_PASSWORD):
+                mq.exec(["rabbitmqctl", *command])
             return _with_vhost(amqp_url, name)
 
         make_vhost = vhost_in_container
@@ -163,14 +179,21 @@ def infra() -> Iterator[Infra]:
         base_amqp = os.environ.get("WISER_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
         vhost = f"wiser-test-{run_id}"
         user = urlsplit(base_amqp).username or "guest"
-        vhost_created = _rabbitmqctl("add_vhost", vhost) and _rabbitmqctl(
-            "set_permissions", "-p", vhost, user, ".*", ".*", ".*"
+        broker_users.enable_plugin()
+        vhost_created = (
+            _rabbitmqctl("add_vhost", vhost)
+            and _rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
+            and broker_users.ensure_users(vhost)
         )
         amqp_url = _with_vhost(base_amqp, vhost) if vhost_created else base_amqp
         extra_vhosts: list[str] = []
 
         def vhost_local(name: str) -> str | None:
-            if _rabbitmqctl("add_vhost", name) and _rabbitmqctl("set_permissions", "-p", name, user, ".*", ".*", ".*"):
+            if (
+                _rabbitmqctl("add_vhost", name)
+                and _rabbitmqctl("set_permissions", "-p", name, user, ".*", ".*", ".*")
+                and broker_users.ensure_users(name)
+            ):
                 extra_vhosts.append(name)
                 return _with_vhost(base_amqp, name)
             return None
@@ -231,7 +254,7 @@ class BusProbe:
 
         self._connection = connection = await aio_pika.connect_robust(self.amqp_url)
         channel = await connection.channel()
-        events = await channel.declare_exchange(topology.EVENTS.name, aio_pika.ExchangeType.TOPIC, durable=True)
+        events = await channel.get_exchange(topology.EVENTS.name, ensure=False)
         queue = await channel.declare_queue(exclusive=True, auto_delete=True)
         for key in self.keys:
             await queue.bind(events, routing_key=key)
@@ -251,7 +274,8 @@ class BusProbe:
         return [
             body
             for key, body, _ in self.messages
-            if key == routing_key and (packet_id is None or body.get("packet_id") == str(packet_id))
+            if (key == routing_key or key.startswith(routing_key + "."))
+            and (packet_id is None or body.get("packet_id") == str(packet_id))
         ]
 
     async def wait_for(
@@ -285,3 +309,32 @@ async def eventually(check: object, timeout: float = 20.0, interval: float = 0.1
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
+
+
+class Producers:
+    """Publishes contract messages as the services that own them will: each as its owner's broker user
+    (commands as `command_sender`), so consumers' producer checks hold in tests too."""
+
+    def __init__(self, infra: Infra, command_sender: str = "validation") -> None:
+        self.infra = infra
+        self.command_sender = command_sender
+        self._publishers: dict[str, object] = {}
+
+    def publisher(self, service: str) -> object:
+        from .bus import Publisher
+
+        if service not in self._publishers:
+            self._publishers[service] = Publisher(self.infra.amqp_url_for(service), f"test-{service}")
+        return self._publishers[service]
+
+    async def publish(self, message: object, as_service: str | None = None) -> None:
+        from wiser_contracts.topology import owner_of
+
+        kind = type(message)
+        service = as_service or (self.command_sender if kind.KIND == "command" else owner_of(kind))  # type: ignore[attr-defined,arg-type]
+        await self.publisher(service).publish_message(message)  # type: ignore[attr-defined]
+
+    async def close(self) -> None:
+        for publisher in self._publishers.values():
+            await publisher.close()  # type: ignore[attr-defined]
+        self._publishers.clear()

@@ -1,4 +1,4 @@
-"""Intake's composition root: engine, S3, broker, relay, routes and subscribers."""
+"""Intake's composition root: engine, S3, the bus (relay, partitioned consumer), routes."""
 
 from __future__ import annotations
 
@@ -18,12 +18,11 @@ from wiser_servicekit.crypto import FieldCipher, configure_cipher
 from wiser_servicekit.db import make_engine, make_sessionmaker
 from wiser_servicekit.health import health_router, standard_checks
 from wiser_servicekit.logs import setup_logging
-from wiser_servicekit.outbox import OutboxRelay, asyncpg_dsn
 from wiser_servicekit.problems import install_problem_handlers
 from wiser_servicekit.telemetry import instrument_httpx, setup_telemetry
 
 from .adapters.storage import DocumentStore
-from .adapters.tables import outbox
+from .adapters.tables import bus_leases, bus_replicas, outbox
 from .config import Settings
 from .entrypoints.http import ops_router, partner_router
 from .entrypoints.messaging import make_handlers
@@ -51,12 +50,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.s3_sse or None,
     )
     ctx = Intake(settings=settings, sessions=sessions, store=store)
-    broker = messaging.make_broker(settings.amqp_url, "intake")
-    for sub, handler in make_handlers(ctx):
-        messaging.subscribe(
-            broker, sub, handler, service="intake", quorum=settings.quorum_queues, prefetch=settings.prefetch
-        )
-    relay = OutboxRelay("intake", sessions, outbox, broker, listen_dsn=asyncpg_dsn(settings.database_url))
+    bus = messaging.ServiceBus(
+        "intake", settings, sessions, outbox, topology.INTAKE, make_handlers(ctx), (bus_leases, bus_replicas)
+    )
 
     async def housekeeping_loop() -> None:
         while True:
@@ -69,11 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await store.ensure_bucket()
-        await broker.connect()
-        await messaging.declare_failure_topology(broker, topology.INTAKE)
-        await broker.start()
-        if settings.outbox_relay_enabled:
-            relay.start()
+        await bus.start()
         keeper = asyncio.create_task(housekeeping_loop())
         log.info("intake started")
         try:
@@ -82,8 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await keeper
-            await relay.stop()
-            await broker.stop()
+            await bus.stop()
             await engine.dispose()
 
     app = FastAPI(
@@ -93,12 +84,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.intake = ctx
-    app.state.broker = broker
-    app.state.relay = relay
+    app.state.bus = bus
     install_problem_handlers(app)
     app.add_middleware(metrics.HttpMetricsMiddleware, service="intake")
 
-    app.include_router(health_router({**standard_checks(sessions, broker), "s3": store.ping}))
+    app.include_router(health_router({**standard_checks(sessions, bus), "s3": store.ping}))
     app.include_router(partner_router)
     app.include_router(ops_router)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="health/.*,metrics")

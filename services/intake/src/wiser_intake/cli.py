@@ -10,15 +10,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from wiser_servicekit.messaging import BUS_ACTIONS
+
 from .config import Settings
 
 SERVICE_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _migrate(settings: Settings) -> None:
+    from wiser_contracts import topology
     from wiser_servicekit.migrate import migrate
 
-    migrate(settings, SERVICE_ROOT)
+    migrate(settings, SERVICE_ROOT, topology.INTAKE)
     print("intake: migrated")
 
 
@@ -42,7 +45,7 @@ def _serve(settings: Settings) -> None:
 
 async def _relay(settings: Settings) -> None:
     """Run only the outbox relay (for deployments that separate it from the API)."""
-    from wiser_servicekit import messaging
+    from wiser_servicekit.bus import Publisher
     from wiser_servicekit.db import make_engine, make_sessionmaker
     from wiser_servicekit.logs import setup_logging
     from wiser_servicekit.outbox import OutboxRelay, asyncpg_dsn
@@ -51,13 +54,12 @@ async def _relay(settings: Settings) -> None:
 
     setup_logging("intake-relay", settings.log_level)
     engine = make_engine(settings.database_url, settings.db_schema, 2)
-    broker = messaging.make_broker(settings.amqp_url, "intake")
-    await broker.connect()
-    relay = OutboxRelay("intake", make_sessionmaker(engine), outbox, broker, asyncpg_dsn(settings.database_url))
+    publisher = Publisher(settings.amqp_url, "intake")
+    relay = OutboxRelay("intake", make_sessionmaker(engine), outbox, publisher, asyncpg_dsn(settings.database_url))
     try:
         await relay.run()
     finally:
-        await broker.stop()
+        await publisher.close()
         await engine.dispose()
 
 
@@ -70,9 +72,11 @@ async def _seed(settings: Settings, fixtures: Path, packets: bool) -> None:
 
 async def _dlq(settings: Settings, action: str) -> None:
     from wiser_contracts import topology
-    from wiser_servicekit.messaging import dlq_command
+    from wiser_servicekit.messaging import bus_command
 
-    await dlq_command(settings.amqp_url, "intake", topology.INTAKE, action)
+    from .adapters.tables import outbox
+
+    await bus_command(settings, topology.INTAKE, outbox, action)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,8 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         default=Path(os.environ.get("WISER_FIXTURES_DIR", SERVICE_ROOT.parents[2] / "shared" / "fixtures")),
     )
-    dlq = sub.add_parser("dlq", help="parked messages: list or replay")
-    dlq.add_argument("action", choices=["list", "replay"])
+    dlq = sub.add_parser("dlq", help="parked messages, wiser.unrouted and parked outbox rows: list or replay")
+    dlq.add_argument("action", choices=BUS_ACTIONS)
     args = parser.parse_args(argv)
     settings = Settings()
     if args.command == "migrate":

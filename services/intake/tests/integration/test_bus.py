@@ -7,6 +7,7 @@ import itertools
 import uuid
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from wiser_contracts import messages as m
@@ -14,7 +15,9 @@ from wiser_contracts import topology
 from wiser_intake.adapters.tables import transitions
 from wiser_intake.entrypoints.messaging import trigger_for
 from wiser_intake.usecases.transitions import Applied, apply_bus_trigger
-from wiser_servicekit import messaging, telemetry
+from wiser_servicekit import telemetry
+from wiser_servicekit.bus import Publisher, declare_topology, parked_count
+from wiser_servicekit.consumer import PartitionedConsumer
 from wiser_servicekit.testing import BusProbe, eventually
 
 
@@ -44,42 +47,78 @@ async def test_the_same_message_delivered_twice_changes_state_once(
 async def test_a_malformed_message_is_parked_and_the_consumer_keeps_consuming(
     client, partner, build_packet, bus, wait_state, settings
 ) -> None:
-    sub = next(s for s in topology.INTAKE if s.message is m.PacketValidated)
-    broker = messaging.make_broker(settings.amqp_url, "test-poison")
-    await broker.connect()
-    try:
-        before = await messaging.parked_count(broker, sub)
-        await broker.publish(
-            b'{"packet_id": "not-a-uuid", "run": "x"',
-            exchange=topology.EVENTS,
-            routing_key=sub.routing_key,
-            content_type="application/json",
+    before = await parked_count(settings.amqp_admin_url, topology.INTAKE)
+    validation = bus.publisher("validation")
+    for body in (b'{"packet_id": "not-a-uuid", "run": "x"', b"\x00\xffbinary junk"):
+        await validation.publish(
+            exchange=topology.EVENTS.name,
+            routing_key=m.PacketValidated.TYPE,
+            body=body,
+            headers={topology.PARTITION_HEADER: str(uuid.uuid4())},
+            message_id=str(uuid.uuid4()),
+            message_type=m.PacketValidated.TYPE,
         )
-        await broker.publish(b"\x00\xffbinary junk", exchange=topology.EVENTS, routing_key=sub.routing_key)
 
-        async def parked() -> bool:
-            return await messaging.parked_count(broker, sub) >= before + 2
+    async def parked() -> bool:
+        return await parked_count(settings.amqp_admin_url, topology.INTAKE) >= before + 2
 
-        await eventually(parked)
-        pid = await submitted(client, partner, build_packet)
-        await bus.publish(m.PacketValidated(packet_id=pid, producer="validation", run=1, outcome="passed"))
-        await wait_state(pid, "clinical_queue")
+    await eventually(parked)
+    pid = await submitted(client, partner, build_packet)
+    await bus.publish(m.PacketValidated(packet_id=pid, producer="validation", run=1, outcome="passed"))
+    await wait_state(pid, "clinical_queue")
+
+
+async def test_an_event_from_the_wrong_service_is_parked_and_changes_nothing(
+    client, partner, build_packet, bus, wait_state, settings, ctx
+) -> None:
+    pid = await submitted(client, partner, build_packet)
+    before = await parked_count(settings.amqp_admin_url, topology.INTAKE)
+    forged = m.PacketValidated(packet_id=pid, producer="validation", run=1, outcome="passed")
+    # Clinical's broker user may only publish clinical.* on wiser.events: the broker refuses it.
+    with pytest.raises(Exception):  # noqa: B017 - the channel is closed with ACCESS_REFUSED
+        await bus.publish(forged, as_service="clinical")
+    # An admin (or anyone allowed to write) publishing without validation's user_id: intake parks it.
+    admin = Publisher(settings.amqp_admin_url, "not-validation")
+    try:
+        await admin.publish_message(forged)
     finally:
-        await broker.stop()
+        await admin.close()
+
+    async def parked() -> bool:
+        return await parked_count(settings.amqp_admin_url, topology.INTAKE) >= before + 1
+
+    await eventually(parked)
+    assert await history_count(ctx, pid) == 1
+    await bus.publish(forged)  # the same event from validation itself is applied
+    await wait_state(pid, "clinical_queue")
+
+
+async def test_an_early_trigger_waits_for_the_event_that_makes_it_legal(
+    client, partner, build_packet, bus, wait_state
+) -> None:
+    pid = await submitted(client, partner, build_packet)
+    # Clinical's assignment overtakes validation's result: early, not illegal.
+    await bus.publish(m.ReviewAssigned(packet_id=pid, producer="clinical", reviewer_id="nurse-1"))
+    await asyncio.sleep(0.3)
+    await bus.publish(m.PacketValidated(packet_id=pid, producer="validation", run=1, outcome="passed"))
+    detail = await wait_state(pid, "clinical_review")
+    assert [x["transition"] for x in detail["history"]] == ["T1", "T2", "T7"]
 
 
 async def test_an_illegal_trigger_is_rejected_on_the_bus_and_changes_nothing(
     client, partner, build_packet, bus, settings, ctx
 ) -> None:
     pid = await submitted(client, partner, build_packet)
-    async with BusProbe(settings.amqp_url, ("intake.transition.rejected",)) as probe:
+    r = await client.post(f"/api/v1/packets/{pid}/withdraw", json={"reason": "sent twice"}, headers=partner)
+    assert r.is_success, r.text
+    async with BusProbe(settings.amqp_admin_url, ("intake.transition.rejected",)) as probe:
         wrong = m.DeliveryCompleted(packet_id=pid, producer="outbound", delivery_id=uuid.uuid4())
         await bus.publish(wrong)
         rejected = await probe.wait_for("intake.transition.rejected", pid)
     assert rejected[0]["code"] == "ILLEGAL_TRANSITION"
     assert rejected[0]["trigger_message_id"] == str(wrong.message_id)
-    assert rejected[0]["current_state"] == "validating"
-    assert await history_count(ctx, pid) == 1
+    assert rejected[0]["current_state"] == "closed"
+    assert await history_count(ctx, pid) == 2
 
 
 async def test_a_result_for_an_older_validation_run_is_ignored(
@@ -142,14 +181,16 @@ async def test_one_trace_spans_the_submit_the_publish_and_the_handling(client, p
     exporter = telemetry.memory_exporter()
     exporter.clear()
     handled: asyncio.Queue[m.PacketTransitioned] = asyncio.Queue()
-    sub = topology.Subscription("tracetest", f"on_transitioned_{uuid.uuid4().hex[:6]}", m.PacketTransitioned)
-    broker = messaging.make_broker(settings.amqp_url, "tracetest")
+    probe = topology.Consumer(
+        f"tracetest{uuid.uuid4().hex[:6]}", (topology.Interest("on_transitioned", m.PacketTransitioned),), partitions=1
+    )
+    await declare_topology(settings.amqp_admin_url, [probe], quorum=False)
 
     async def handle(message: m.PacketTransitioned) -> None:
         await handled.put(message)
 
-    messaging.subscribe(broker, sub, handle, service="tracetest", quorum=False)
-    await broker.start()
+    consumer = PartitionedConsumer(probe, {m.PacketTransitioned.TYPE: handle}, settings.amqp_admin_url)
+    await consumer.acquire(0)
     try:
         r = await client.post("/api/v1/packets", json=build_packet(), headers=partner)
         pid = r.json()["packet_id"]
@@ -159,7 +200,7 @@ async def test_one_trace_spans_the_submit_the_publish_and_the_handling(client, p
                 break
         await asyncio.sleep(0.2)
     finally:
-        await broker.stop()
+        await consumer.stop()
     spans = exporter.get_finished_spans()
     server = [
         s
@@ -170,10 +211,14 @@ async def test_one_trace_spans_the_submit_the_publish_and_the_handling(client, p
     publish = [
         s
         for s in spans
-        if s.name == "intake.packet.transitioned publish" and s.attributes.get(telemetry.PACKET_ATTR) == pid
+        if s.name.startswith("intake.packet.transitioned.")
+        and s.name.endswith(" publish")
+        and s.attributes.get(telemetry.PACKET_ATTR) == pid
     ]
     process = [
-        s for s in spans if s.name == f"{sub.queue_name} process" and s.attributes.get(telemetry.PACKET_ATTR) == pid
+        s
+        for s in spans
+        if s.name == f"{probe.service}.on_transitioned process" and s.attributes.get(telemetry.PACKET_ATTR) == pid
     ]
     assert server and publish and process, [s.name for s in spans][-20:]
     trace_ids = {publish[0].context.trace_id, process[0].context.trace_id}

@@ -16,7 +16,7 @@ async def test_a_breached_deadline_is_announced_once(client, partner, build_pack
     pid = uuid.UUID((await client.post("/api/v1/packets", json=build_packet(), headers=partner)).json()["packet_id"])
     async with ctx.sessions() as session, session.begin():
         await session.execute(update(packets).where(packets.c.id == pid).values(due_at=now() - timedelta(minutes=1)))
-    async with BusProbe(settings.amqp_url, ("intake.packet.sla_breached",)) as probe:
+    async with BusProbe(settings.amqp_admin_url, ("intake.packet.sla_breached",)) as probe:
         first = await housekeeping(ctx)
         second = await housekeeping(ctx)
         events = await probe.wait_for("intake.packet.sla_breached", pid)

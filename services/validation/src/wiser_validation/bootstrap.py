@@ -17,14 +17,13 @@ from wiser_servicekit.crypto import FieldCipher, configure_cipher
 from wiser_servicekit.db import make_engine, make_sessionmaker
 from wiser_servicekit.health import health_router, standard_checks
 from wiser_servicekit.logs import setup_logging
-from wiser_servicekit.outbox import OutboxRelay, asyncpg_dsn
 from wiser_servicekit.problems import install_problem_handlers
 from wiser_servicekit.telemetry import instrument_httpx, setup_telemetry
 
 from .adapters.intake import IntakeClient
 from .adapters.peers import CircuitBreaker, HetsClient, NppesClient, PecosClient, Peers, Resilience, TtlCache
 from .adapters.reference_store import ReferenceStore, file_documents, load_files
-from .adapters.tables import outbox
+from .adapters.tables import bus_leases, bus_replicas, outbox
 from .config import Settings
 from .entrypoints.http import router
 from .entrypoints.messaging import make_handlers
@@ -63,28 +62,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         peers=peers,
         reference=ReferenceStore(sessions),
     )
-    broker = messaging.make_broker(settings.amqp_url, "validation")
-    for sub, handler in make_handlers(validation):
-        messaging.subscribe(
-            broker, sub, handler, service="validation", quorum=settings.quorum_queues, prefetch=settings.prefetch
-        )
-    relay = OutboxRelay("validation", sessions, outbox, broker, listen_dsn=asyncpg_dsn(settings.database_url))
+    bus = messaging.ServiceBus(
+        "validation",
+        settings,
+        sessions,
+        outbox,
+        topology.VALIDATION,
+        make_handlers(validation),
+        (bus_leases, bus_replicas),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with sessions() as session, session.begin():
             added = await load_files(session, file_documents(settings.reference_dir))
         log.info("reference data loaded", extra={"new_versions": added})
-        await broker.connect()
-        await messaging.declare_failure_topology(broker, topology.VALIDATION)
-        await broker.start()
-        if settings.outbox_relay_enabled:
-            relay.start()
+        await bus.start()
         try:
             yield
         finally:
-            await relay.stop()
-            await broker.stop()
+            await bus.stop()
             await http.aclose()
             await engine.dispose()
 
@@ -97,11 +94,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.validation = validation
-    app.state.broker = broker
+    app.state.bus = bus
     install_problem_handlers(app)
     app.add_middleware(metrics.HttpMetricsMiddleware, service="validation")
 
-    app.include_router(health_router(standard_checks(sessions, broker)))
+    app.include_router(health_router(standard_checks(sessions, bus)))
     app.include_router(router)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="health/.*,metrics")
     return app

@@ -7,6 +7,8 @@ import asyncio
 import sys
 from pathlib import Path
 
+from wiser_servicekit.messaging import BUS_ACTIONS
+
 from .config import Settings
 
 SERVICE_ROOT = Path(__file__).resolve().parents[2]
@@ -24,9 +26,11 @@ def _serve(settings: Settings) -> None:
 
 async def _dlq(settings: Settings, action: str) -> None:
     from wiser_contracts import topology
-    from wiser_servicekit.messaging import dlq_command
+    from wiser_servicekit.messaging import bus_command
 
-    await dlq_command(settings.amqp_url, "validation", topology.VALIDATION, action)
+    from .adapters.tables import outbox
+
+    await bus_command(settings, topology.VALIDATION, outbox, action)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,14 +38,15 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="create the validation role and schema, apply migrations")
     sub.add_parser("serve", help="serve the HTTP API, consumers and outbox relay")
-    dlq = sub.add_parser("dlq", help="parked messages: list or replay")
-    dlq.add_argument("action", choices=["list", "replay"])
+    dlq = sub.add_parser("dlq", help="parked messages, wiser.unrouted and parked outbox rows: list or replay")
+    dlq.add_argument("action", choices=BUS_ACTIONS)
     args = parser.parse_args(argv)
     settings = Settings()
     if args.command == "migrate":
+        from wiser_contracts import topology
         from wiser_servicekit.migrate import migrate
 
-        migrate(settings, SERVICE_ROOT)
+        migrate(settings, SERVICE_ROOT, topology.VALIDATION)
         print("validation: migrated")
     elif args.command == "serve":
         _serve(settings)

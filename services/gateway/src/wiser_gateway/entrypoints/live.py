@@ -1,7 +1,7 @@
 """Live updates: intake's transitions, fanned out to every open page over Server-Sent Events.
 
-Each gateway replica has its own exclusive, auto-deleted queue bound to
-`intake.packet.transitioned`, so every replica sees every transition. Events
+Each gateway replica has its own exclusive, auto-deleted queue bound to every
+`intake.packet.transitioned.<state>`, so every replica sees every transition. Events
 carry ids and states only, never PHI.
 """
 
@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from faststream import AckPolicy
-from faststream.rabbit import RabbitBroker, RabbitQueue
+from faststream.rabbit import RabbitBroker, RabbitExchange, RabbitQueue
 from faststream.rabbit.annotations import RabbitMessage
 
 from wiser_contracts import messages as m
@@ -50,9 +50,18 @@ class Hub:
 
 
 def subscribe_live(broker: RabbitBroker, hub: Hub) -> None:
-    sub = next(s for s in topology.GATEWAY if s.message is m.PacketTransitioned)
+    interest = topology.GATEWAY.by_type[m.PacketTransitioned.TYPE]
+    (key,) = interest.binding_keys()
     queue = RabbitQueue(
-        f"{sub.queue_name}.{uuid.uuid4().hex[:8]}", exclusive=True, auto_delete=True, routing_key=sub.routing_key
+        f"gateway.{interest.handler}.{uuid.uuid4().hex[:8]}", exclusive=True, auto_delete=True, routing_key=key
+    )
+    # Declared by `migrate` (with the admin user); the gateway's own user may only bind to it.
+    events = RabbitExchange(
+        topology.EVENTS.name,
+        type=topology.EVENTS.type,
+        durable=True,
+        declare=False,
+        arguments=topology.EVENTS.arguments,
     )
 
     async def decoder(msg: Any) -> bytes:
@@ -60,7 +69,7 @@ def subscribe_live(broker: RabbitBroker, hub: Hub) -> None:
 
     @broker.subscriber(
         queue,
-        topology.EVENTS,
+        events,
         ack_policy=AckPolicy.MANUAL,
         decoder=decoder,
         title="gateway.live:consume",

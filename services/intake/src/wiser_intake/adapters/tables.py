@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
+from wiser_servicekit.consumer import lease_tables
 from wiser_servicekit.crypto import EncryptedJSON
 from wiser_servicekit.outbox import outbox_tables
 
@@ -141,6 +142,7 @@ transitions = Table(
     Column("reason", Text),
     Column("message_id", UUID(as_uuid=True)),
     Column("version", Integer, nullable=False),
+    Column("based_on_version", Integer),  # the packet version the trigger was produced from, when it says
     Column("at", DateTime(timezone=True), nullable=False),
     Index("transitions_packet", "packet_id", "id"),
 )
@@ -197,3 +199,4 @@ webhooks = Table(
 )
 
 outbox, inbox = outbox_tables(metadata)
+bus_leases, bus_replicas = lease_tables(metadata)

@@ -1,8 +1,10 @@
 """The packet state machine of STATE_MACHINE.md as one table and one pure function.
 
 `decide(packet, trigger)` says what a trigger does to a packet: `Move` (a legal
-transition, with the effects to apply), `Reject` (illegal now or a guard
-failed: a machine-readable code), or `Ignore` (a stale outcome).
+transition, with the effects to apply), `Reject` (illegal, or a guard failed: a
+machine-readable code), `Wait` (a bus trigger that is not legal yet but can
+become legal from where the packet is: early, not illegal), or `Ignore` (a stale
+outcome).
 """
 
 from __future__ import annotations
@@ -66,7 +68,14 @@ class Ignore:
     reason: str
 
 
-Decision = Move | Reject | Ignore
+@dataclass(frozen=True)
+class Wait:
+    """Not legal now, but the packet can still reach a state where it is: try again later."""
+
+    reason: str
+
+
+Decision = Move | Reject | Ignore | Wait
 Guard = Callable[[PacketView, Trigger], str | None]
 
 
@@ -246,6 +255,29 @@ def legal_transitions() -> list[tuple[str, S, S]]:
     return sorted({(r.transition, s, r.target) for r in RULES for s in r.sources}, key=lambda x: (x[0], x[1]))
 
 
+def _successors() -> dict[S, frozenset[S]]:
+    graph: dict[S, set[S]] = {state: set() for state in S}
+    for rule in RULES:
+        for source in rule.sources:
+            graph[source].add(rule.target)
+    return {state: frozenset(targets) for state, targets in graph.items()}
+
+
+SUCCESSORS = _successors()
+
+
+def reachable_from(state: S) -> frozenset[S]:
+    """Every state the packet can still get to from `state` (not counting `state` itself unless a cycle leads back)."""
+    seen: set[S] = set()
+    frontier = list(SUCCESSORS[state])
+    while frontier:
+        nxt = frontier.pop()
+        if nxt not in seen:
+            seen.add(nxt)
+            frontier.extend(SUCCESSORS[nxt])
+    return frozenset(seen)
+
+
 def _effects(rule: Rule, view: PacketView, t: Trigger) -> dict[str, Any]:
     fx: dict[str, Any] = {}
     if rule.target == S.VALIDATING:
@@ -305,6 +337,9 @@ def decide(view: PacketView, trigger: Trigger) -> Decision:
     candidates = [r for r in RULES if r.trigger == trigger.kind and (r.when is None or r.when(trigger))]
     rule = next((r for r in candidates if view.state in r.sources), None)
     if rule is None:
+        ahead = reachable_from(view.state)
+        if trigger.message is not None and any(r.sources & ahead for r in candidates):
+            return Wait(f"{trigger.kind} is not legal in state {view.state.value} yet")
         return Reject("ILLEGAL_TRANSITION", f"{trigger.kind} is not allowed in state {view.state.value}")
     if rule.roles is not None and trigger.actor.type == ActorType.USER and not (set(trigger.actor.roles) & rule.roles):
         return Reject("ROLE_FORBIDDEN", f"{rule.transition} needs one of {sorted(rule.roles)}")
@@ -317,12 +352,14 @@ def decide(view: PacketView, trigger: Trigger) -> Decision:
     return Move(rule.transition, view.state, rule.target, _effects(rule, view, trigger))
 
 
-def decide_utn(view: PacketView, utn: str) -> Move | Reject | Ignore:
+def decide_utn(view: PacketView, utn: str) -> Move | Reject | Ignore | Wait:
     """Whether the MAC's UTN can be added: exactly once, after an affirmation or non-affirmation."""
     if view.utn == utn:
         return Ignore("UTN already recorded")
     if view.utn is not None:
         return Reject("UTN_ALREADY_ASSIGNED", "the UTN is added exactly once")
+    if view.outcome is None and view.state in BEFORE_DETERMINATION:
+        return Wait("the determination the UTN is for is not recorded yet")
     if view.outcome is None or view.outcome == Outcome.DISMISSED:
         return Reject("NO_DETERMINATION", "a UTN is issued only for an affirmation or non-affirmation")
     return Move("UTN", view.state, view.state, {"utn": utn})

@@ -10,12 +10,13 @@ from sqlalchemy import update
 
 from wiser_contracts import messages as m
 from wiser_contracts import topology
+from wiser_servicekit.consumer import Defer
 from wiser_servicekit.outbox import record_in_inbox
 
 from ..adapters.tables import inbox, packets
 from ..domain import state_machine as sm
 from ..usecases.context import Intake
-from ..usecases.transitions import apply_bus_trigger, assign_utn
+from ..usecases.transitions import Applied, Early, apply_bus_trigger, assign_utn
 
 log = logging.getLogger("wiser.intake.messaging")
 
@@ -57,28 +58,28 @@ def trigger_for(message: m.Message) -> sm.Trigger:
     return sm.Trigger(kind=message.type, actor=actor, at=message.occurred_at, message=message, reason=reason)
 
 
-def make_handlers(ctx: Intake) -> list[tuple[topology.Subscription, Callable[[Any], Awaitable[None]]]]:
-    handlers: list[tuple[topology.Subscription, Callable[[Any], Awaitable[None]]]] = []
-    for sub in topology.INTAKE:
-        handlers.append((sub, _handler(ctx, sub)))
-    return handlers
+def make_handlers(ctx: Intake) -> dict[str, Callable[[Any], Awaitable[None]]]:
+    """One handler per message type intake consumes (topology.INTAKE)."""
+    return {i.message.TYPE: _handler(ctx, topology.INTAKE.inbox_key(i)) for i in topology.INTAKE.interests}
 
 
-def _handler(ctx: Intake, sub: topology.Subscription) -> Callable[[Any], Awaitable[None]]:
+def _handler(ctx: Intake, inbox_key: str) -> Callable[[Any], Awaitable[None]]:
     async def handle(message: m.Message) -> None:
         if message.packet_id is None:
             log.warning("message without packet id ignored", extra={"message_id": str(message.message_id)})
             return
         if isinstance(message, m.UtnAssigned):
-            result = await assign_utn(ctx.sessions, sub.queue_name, message)
-        elif isinstance(message, m.LetterDrafted):
-            result = await apply_bus_trigger(ctx.sessions, sub.queue_name, message, trigger_for(message))
-            await _remember_letter(ctx, message)
+            result = await assign_utn(ctx.sessions, inbox_key, message)
         else:
-            result = await apply_bus_trigger(ctx.sessions, sub.queue_name, message, trigger_for(message))
+            result = await apply_bus_trigger(ctx.sessions, inbox_key, message, trigger_for(message))
+            if isinstance(message, m.LetterDrafted) and isinstance(result, Applied):
+                await _remember_letter(ctx, message)
+        if isinstance(result, Early):
+            # Legal once the packet gets where it is heading (STATE_MACHINE.md, "Early is not illegal").
+            raise Defer(result.reason)
         log.info(
             "trigger handled",
-            extra={"queue": sub.queue_name, "message_id": str(message.message_id), "result": type(result).__name__},
+            extra={"queue": inbox_key, "message_id": str(message.message_id), "result": type(result).__name__},
         )
 
     return handle

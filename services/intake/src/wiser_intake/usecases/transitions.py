@@ -39,6 +39,13 @@ class Ignored:
 
 
 @dataclass(frozen=True)
+class Early:
+    """Not legal yet, but can become legal: the bus entrypoint tries it again later."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class Duplicate:
     pass
 
@@ -48,7 +55,14 @@ class NotFound:
     pass
 
 
-Result = Applied | Rejected | Ignored | Duplicate | NotFound
+Result = Applied | Rejected | Ignored | Early | Duplicate | NotFound
+
+
+class _RollBack(Exception):
+    def __init__(self, result: Result) -> None:
+        self.result = result
+
+
 Extra = Callable[[AsyncSession, Any, sm.Move], Awaitable[None]]
 
 
@@ -95,6 +109,8 @@ async def apply_in_session(
     if isinstance(decision, sm.Ignore):
         log.info("stale trigger ignored", extra={"trigger": trigger.kind, "reason": decision.reason})
         return Ignored(decision.reason)
+    if isinstance(decision, sm.Wait):
+        return Early(decision.reason)
     if isinstance(decision, sm.Reject):
         await session.execute(
             rejections.insert().values(
@@ -142,6 +158,7 @@ async def apply_in_session(
             reason=trigger.reason,
             message_id=message_id,
             version=version,
+            based_on_version=getattr(trigger.message, "packet_version", None),
             at=trigger.at,
         )
     )
@@ -173,14 +190,28 @@ async def apply_bus_trigger(
 ) -> Result:
     """A trigger from the bus: inbox dedup, then the transition, in one transaction."""
     assert message.packet_id is not None
-    async with sessions() as session, session.begin():
-        if not await record_in_inbox(session, inbox, message.message_id, handler):
-            return Duplicate()
-        return await apply_in_session(session, message.packet_id, trigger, publish_rejection=True)
+    try:
+        async with sessions() as session, session.begin():
+            if not await record_in_inbox(session, inbox, message.message_id, handler):
+                return Duplicate()
+            result = await apply_in_session(session, message.packet_id, trigger, publish_rejection=True)
+            if isinstance(result, Early):
+                raise _RollBack(result)  # not consumed yet: the inbox must not remember it
+            return result
+    except _RollBack as r:
+        return r.result
 
 
 async def assign_utn(sessions: Callable[[], AsyncSession], handler: str, message: m.UtnAssigned) -> Result:
     """Add the MAC's UTN exactly once (not a state change)."""
+    assert message.packet_id is not None
+    try:
+        return await _assign_utn(sessions, handler, message)
+    except _RollBack as r:
+        return r.result
+
+
+async def _assign_utn(sessions: Callable[[], AsyncSession], handler: str, message: m.UtnAssigned) -> Result:
     assert message.packet_id is not None
     async with sessions() as session, session.begin():
         if not await record_in_inbox(session, inbox, message.message_id, handler):
@@ -191,6 +222,8 @@ async def assign_utn(sessions: Callable[[], AsyncSession], handler: str, message
         decision = sm.decide_utn(_view(row), message.utn)
         if isinstance(decision, sm.Ignore):
             return Ignored(decision.reason)
+        if isinstance(decision, sm.Wait):
+            raise _RollBack(Early(decision.reason))
         if isinstance(decision, sm.Reject):
             await session.execute(
                 rejections.insert().values(

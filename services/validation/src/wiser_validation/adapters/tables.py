@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
+from wiser_servicekit.consumer import lease_tables
 from wiser_servicekit.crypto import EncryptedJSON
 from wiser_servicekit.outbox import outbox_tables
 
@@ -82,3 +83,4 @@ packets_seen = Table(
 )
 
 outbox, inbox = outbox_tables(metadata)
+bus_leases, bus_replicas = lease_tables(metadata)

@@ -15,16 +15,14 @@ log = logging.getLogger("wiser.validation.messaging")
 CLOSED = {m.PacketState.DETERMINED, m.PacketState.CLOSED}
 
 
-def make_handlers(v: Validation) -> list[tuple[topology.Subscription, Callable[[Any], Awaitable[None]]]]:
-    transitions = next(s for s in topology.VALIDATION if s.message is m.PacketTransitioned)
-    utns = next(s for s in topology.VALIDATION if s.message is m.UtnAssigned)
+def make_handlers(v: Validation) -> dict[str, Callable[[Any], Awaitable[None]]]:
+    interests = {i.message: i for i in topology.VALIDATION.interests}
+    transitions_key = topology.VALIDATION.inbox_key(interests[m.PacketTransitioned])
 
     async def on_transition(message: m.PacketTransitioned) -> None:
         assert message.packet_id is not None
         if message.to_state == m.PacketState.VALIDATING and message.validation_run:
-            result = await validate_packet(
-                v, message.packet_id, message.validation_run, message, transitions.queue_name
-            )
+            result = await validate_packet(v, message.packet_id, message.validation_run, message, transitions_key)
             log.info("validation run handled", extra={"run": message.validation_run, "result": result})
         elif message.to_state in CLOSED:
             await close_seen(v.sessions, message.packet_id)
@@ -33,4 +31,4 @@ def make_handlers(v: Validation) -> list[tuple[topology.Subscription, Callable[[
         assert message.packet_id is not None
         await record_utn(v.sessions, message.packet_id, message.utn)
 
-    return [(transitions, on_transition), (utns, on_utn)]
+    return {m.PacketTransitioned.TYPE: on_transition, m.UtnAssigned.TYPE: on_utn}

@@ -226,6 +226,7 @@ async def validate_packet(v: Validation, packet_id: uuid.UUID, run: int, trigger
             trigger.caused(
                 m.PacketValidated,
                 producer="validation",
+                packet_version=getattr(trigger, "version", None),
                 run=run,
                 outcome=outcome,
                 findings=tuple(f for f in found if f.severity in ("dismiss", "correction")),
