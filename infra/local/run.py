@@ -101,10 +101,35 @@ def ensure_database() -> None:
         raise SystemExit(2)
 
 
+VHOST = os.environ.get("WISER_BROKER_VHOST", "wiser")
+ADMIN_AMQP = os.environ.get("WISER_AMQP_ADMIN_URL", f"amqp://guest:guest@127.0.0.1:5672/{VHOST}")
+
+
+def rabbitmqctl(*args: str) -> bool:
+    tool = shutil.which("rabbitmqctl")
+    return bool(tool) and subprocess.run([tool, *args], capture_output=True).returncode == 0  # type: ignore[list-item]
+
+
+def ensure_broker() -> None:
+    """Our own vhost (fresh each run, like the database), the consistent-hash plugin, a user per service."""
+    if not shutil.which("rabbitmqctl"):
+        print("rabbitmqctl not found: create the vhost and users with `python -m wiser_servicekit.broker_users`")
+        return
+    if os.environ.get("WISER_KEEP_DATA") != "1":
+        rabbitmqctl("delete_vhost", VHOST)
+    rabbitmqctl("add_vhost", VHOST)
+    rabbitmqctl("set_permissions", "-p", VHOST, "guest", ".*", ".*", ".*")
+    subprocess.run([PY, "-m", "wiser_servicekit.broker_users", "ensure", "--vhost", VHOST], cwd=ROOT, check=True)
+
+
 def env_for(name: str) -> dict[str, str]:
+    from wiser_servicekit.broker_users import DEV_PASSWORD, user_for
+
     env = dict(os.environ)
     up = name.upper()
     env.setdefault("WISER_ENV", "dev")
+    env.setdefault("WISER_AMQP_ADMIN_URL", ADMIN_AMQP)
+    env.setdefault(f"WISER_{up}_AMQP_URL", f"amqp://{user_for(name)}:{DEV_PASSWORD}@127.0.0.1:5672/{VHOST}")
     env.setdefault(f"WISER_{up}_DATABASE_URL", f"postgresql+asyncpg://wiser_{name}@127.0.0.1:5432/{DB_NAME}")
     env.setdefault(f"WISER_{up}_DATABASE_ADMIN_URL", f"postgresql+asyncpg://postgres@127.0.0.1:5432/{DB_NAME}")
     env.setdefault(f"WISER_{up}_S3_ENDPOINT_URL", f"http://127.0.0.1:{S3_PORT}")
@@ -160,6 +185,7 @@ def stop_all(*_: object) -> None:
 def main() -> int:
     ensure_backing_services()
     ensure_database()
+    ensure_broker()
     signal.signal(signal.SIGTERM, lambda *_: (stop_all(), sys.exit(0)))
     try:
         if port_open("127.0.0.1", S3_PORT):

@@ -276,10 +276,39 @@ LEGAL_FROM = {
 }
 
 
+# Where a packet can go next (STATE_MACHINE.md's table), to tell an early trigger from an illegal one.
+NEXT = {
+    S.VALIDATING: {S.CLINICAL_QUEUE, S.MANUAL_REVIEW, S.DETERMINED, S.CLOSED},
+    S.MANUAL_REVIEW: {S.VALIDATING, S.DETERMINED, S.CLOSED},
+    S.CLINICAL_QUEUE: {S.CLINICAL_REVIEW, S.CLOSED},
+    S.CLINICAL_REVIEW: {S.CLINICAL_QUEUE, S.DETERMINED, S.MD_REVIEW, S.CLOSED},
+    S.MD_REVIEW: {S.DETERMINED, S.CLINICAL_REVIEW, S.CLOSED},
+    S.DETERMINED: {S.LETTER_REVIEW},
+    S.LETTER_REVIEW: {S.DELIVERING, S.DETERMINED},
+    S.DELIVERING: {S.CLOSED, S.DELIVERY_FAILED},
+    S.DELIVERY_FAILED: {S.DELIVERING},
+    S.CLOSED: set(),
+}
+
+
+def ahead_of(state: S) -> set[S]:
+    seen: set[S] = set()
+    frontier = list(NEXT[state])
+    while frontier:
+        nxt = frontier.pop()
+        if nxt not in seen:
+            seen.add(nxt)
+            frontier.extend(NEXT[nxt])
+    return seen
+
+
 async def try_illegal(pid: uuid.UUID, state: S, ctx: Ctx, probe: BusProbe) -> None:
-    """Every trigger not legal in `state` is rejected with an event, and nothing changes."""
+    """Every trigger that can never apply from `state` is rejected with an event, and nothing changes.
+
+    (One that is not legal now but can become legal further on is early, not illegal: it waits.)"""
     before = await ctx.detail(pid)
-    illegal = [name for name in ALL_EVENTS if name not in LEGAL_FROM[state]]
+    later = set().union(*(LEGAL_FROM[s] for s in ahead_of(state)))
+    illegal = [name for name in ALL_EVENTS if name not in LEGAL_FROM[state] and name not in later]
     seen = len(probe.of_type("intake.transition.rejected", pid))
     for name in illegal:
         await ALL_EVENTS[name](pid, ctx)

@@ -10,6 +10,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from wiser_contracts import asyncapi, messages, schemas, topology
+from wiser_contracts import messages as m
 
 HERE = Path(__file__).resolve().parents[1]
 
@@ -91,13 +92,50 @@ def test_every_message_is_routed_by_its_type() -> None:
         assert topology.exchange_for(msg) is (topology.COMMANDS if msg.KIND == "command" else topology.EVENTS)
 
 
-def test_queues_are_named_consumer_dot_handler_and_unique() -> None:
-    names = [s.queue_name for s in topology.ALL_SUBSCRIPTIONS]
+def test_each_consumer_has_partition_queues_that_park_into_its_own_dlq() -> None:
+    names = [c.partition_name(i) for c in topology.CONSUMERS for i in range(c.partitions)]
     assert len(names) == len(set(names))
-    for sub in topology.ALL_SUBSCRIPTIONS:
-        assert sub.queue_name.startswith(sub.consumer + ".")
-        assert sub.dlq().name == sub.queue_name + ".dlq"
-        assert sub.retry_queue(1).arguments["x-dead-letter-routing-key"] == sub.queue_name
+    for consumer in topology.CONSUMERS:
+        queue = consumer.partition_queue(0)
+        assert queue.name == f"{consumer.service}.p00"
+        assert queue.arguments["x-dead-letter-routing-key"] == consumer.dlq_name
+        assert queue.arguments["x-single-active-consumer"] is True
+        # A replay dead-letters back into the input exchange, which hashes it onto its partition again.
+        assert consumer.dlq().arguments["x-dead-letter-exchange"] == consumer.exchange.name
+        assert consumer.exchange.arguments == {"hash-header": topology.PARTITION_HEADER}
+        handlers = [i.handler for i in consumer.interests]
+        assert len(handlers) == len(set(handlers))
+
+
+def test_services_bind_only_the_states_they_act_on() -> None:
+    keys = {key for _, key in topology.VALIDATION.bindings()}
+    assert "intake.packet.transitioned.validating" in keys
+    assert "intake.packet.transitioned.clinical_queue" not in keys
+    assert {key for _, key in topology.CLINICAL.bindings()} >= {"intake.packet.transitioned.clinical_queue"}
+    assert {key for _, key in topology.GATEWAY.bindings()} == {"intake.packet.transitioned.*"}
+
+
+def test_a_transition_is_routed_by_its_target_state_and_partitioned_by_its_packet() -> None:
+    import uuid
+
+    pid = uuid.uuid4()
+    t = m.PacketTransitioned(
+        packet_id=pid,
+        transition="T2",
+        from_state="validating",
+        to_state="clinical_queue",
+        version=3,
+        actor=m.Actor(type="system", id="validation"),
+    )
+    assert t.routing_key() == "intake.packet.transitioned.clinical_queue"
+    assert t.amqp_headers()[topology.PARTITION_HEADER] == str(pid)
+
+
+def test_events_belong_to_the_service_named_first_and_commands_come_from_services() -> None:
+    assert topology.publishers_of(m.PacketValidated) == ("validation",)
+    assert topology.publishers_of(m.UtnAssigned) == ("clinical",)
+    assert "validation" in topology.publishers_of(m.RevalidatePacket)
+    assert "intake" not in topology.publishers_of(m.WithdrawPacket)
 
 
 def test_metadata_is_mirrored_into_amqp_headers() -> None:

@@ -33,7 +33,7 @@ def build_broker() -> RabbitBroker:
                 broker.subscriber(
                     queue,
                     exchange,
-                    title=f"{consumer.service}.{interest.handler}:consume",
+                    title=f"{consumer.service}.{interest.handler}({key}):consume",
                     description=f"{consumer.service} receives `{key}` on its partition queues "
                     f"`{consumer.service}.p<NN>` (hashed by packet id). {(interest.message.__doc__ or '').strip()}",
                 )(_handler_for(interest.message))
