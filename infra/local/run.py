@@ -117,8 +117,6 @@ def ensure_broker() -> None:
         return
     if os.environ.get("WISER_KEEP_DATA") != "1":
         rabbitmqctl("delete_vhost", VHOST)
-    rabbitmqctl("add_vhost", VHOST)
-    rabbitmqctl("set_permissions", "-p", VHOST, "guest", ".*", ".*", ".*")
     subprocess.run([PY, "-m", "wiser_servicekit.broker_users", "ensure", "--vhost", VHOST], cwd=ROOT, check=True)
 
 

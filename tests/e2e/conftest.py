@@ -129,6 +129,23 @@ def stop(sysm: System) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
+def validation_env(own: Infra, sandbox_port: int, intake_port: int) -> dict[str, str]:
+    """What validation needs: its database, intake's ops API and the sandbox peers."""
+    sandbox = f"http://127.0.0.1:{sandbox_port}"
+    return {
+        "WISER_VALIDATION_DATABASE_URL": own.sqlalchemy_url("wiser_validation"),
+        "WISER_VALIDATION_DATABASE_ADMIN_URL": own.sqlalchemy_url(),
+        "WISER_VALIDATION_INTAKE_URL": f"http://127.0.0.1:{intake_port}",
+        "WISER_VALIDATION_HETS_URL": f"{sandbox}/hets/270",
+        "WISER_VALIDATION_NPPES_URL": f"{sandbox}/nppes/api/",
+        "WISER_VALIDATION_PECOS_URL": f"{sandbox}/pecos/enrollments",
+        "WISER_VALIDATION_PEER_TIMEOUT": "2",
+        "WISER_VALIDATION_PEER_BACKOFF": "0.3",
+        "WISER_VALIDATION_BREAKER_RESET_SECONDS": "2",
+        "WISER_SANDBOX_PORT": str(sandbox_port),
+    }
+
+
 @dataclass
 class FullSystem(System):
     validation_url: str = ""
@@ -142,19 +159,9 @@ def full_system(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Itera
     own = infra.derive("full")
     sysm = FullSystem(own, tmp_path_factory.mktemp("full-logs"), system_env(own))
     sandbox_port, validation_port, intake_port, gateway_port = free_port(), free_port(), free_port(), free_port()
-    sandbox = f"http://127.0.0.1:{sandbox_port}"
+    sysm.env.update(validation_env(own, sandbox_port, intake_port))
     sysm.env.update(
         {
-            "WISER_VALIDATION_DATABASE_URL": own.sqlalchemy_url("wiser_validation"),
-            "WISER_VALIDATION_DATABASE_ADMIN_URL": own.sqlalchemy_url(),
-            "WISER_VALIDATION_INTAKE_URL": f"http://127.0.0.1:{intake_port}",
-            "WISER_VALIDATION_HETS_URL": f"{sandbox}/hets/270",
-            "WISER_VALIDATION_NPPES_URL": f"{sandbox}/nppes/api/",
-            "WISER_VALIDATION_PECOS_URL": f"{sandbox}/pecos/enrollments",
-            "WISER_VALIDATION_PEER_TIMEOUT": "2",
-            "WISER_VALIDATION_PEER_BACKOFF": "0.3",
-            "WISER_VALIDATION_BREAKER_RESET_SECONDS": "2",
-            "WISER_SANDBOX_PORT": str(sandbox_port),
             "WISER_GATEWAY_DATABASE_URL": own.sqlalchemy_url("wiser_gateway"),
             "WISER_GATEWAY_DATABASE_ADMIN_URL": own.sqlalchemy_url(),
             "WISER_GATEWAY_INTAKE_URL": f"http://127.0.0.1:{intake_port}",

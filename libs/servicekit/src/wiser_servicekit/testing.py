@@ -180,20 +180,12 @@ def infra() -> Iterator[Infra]:
         vhost = f"wiser-test-{run_id}"
         user = urlsplit(base_amqp).username or "guest"
         broker_users.enable_plugin()
-        vhost_created = (
-            _rabbitmqctl("add_vhost", vhost)
-            and _rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
-            and broker_users.ensure_users(vhost)
-        )
+        vhost_created = broker_users.ensure_users(vhost, admin=user)
         amqp_url = _with_vhost(base_amqp, vhost) if vhost_created else base_amqp
         extra_vhosts: list[str] = []
 
         def vhost_local(name: str) -> str | None:
-            if (
-                _rabbitmqctl("add_vhost", name)
-                and _rabbitmqctl("set_permissions", "-p", name, user, ".*", ".*", ".*")
-                and broker_users.ensure_users(name)
-            ):
+            if broker_users.ensure_users(name, admin=user):
                 extra_vhosts.append(name)
                 return _with_vhost(base_amqp, name)
             return None
