@@ -84,7 +84,7 @@ def ensure_users(
         )
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(defs, f)
-    os.chmod(f.name, 0o644)  # noqa: S103 - the broker (another OS user) reads it; password hashes only
+    os.chmod(f.name, 0o644)  # the broker (another OS user) reads it; password hashes only
     try:
         result = subprocess.run([tool, "import_definitions", f.name], capture_output=True, timeout=120)  # noqa: S603
         # The import finishes in the background: wait until the last service's user may use the vhost.
@@ -110,9 +110,14 @@ def _wait_usable(vhost: str, user: str, password: str, host: str = "127.0.0.1", 
         await connection.close()
         return True
 
+    from concurrent.futures import ThreadPoolExecutor
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if asyncio.run(attempt()):
+        # A thread of its own: callers may already run an event loop (fixtures inside async tests).
+        with ThreadPoolExecutor(1) as pool:
+            usable = pool.submit(lambda: asyncio.run(attempt())).result()
+        if usable:
             time.sleep(0.3)  # topic permissions are imported right after
             return True
         time.sleep(0.2)
