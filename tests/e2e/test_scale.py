@@ -95,13 +95,14 @@ def _packets(n: int) -> list[dict[str, Any]]:
         and p["nppes"] == "active"
         and not p["gold_card_exempt"]
     ]
-    codes = [("64581", "N39.41"), ("64555", "N39.41"), ("64561", "N39.41")]
-    rng = random.Random(7)
+    # One code from each of several Appendix A services: few packets are duplicates of an open one.
+    codes = [("64581", "N39.41"), ("29877", "M17.11"), ("64605", "G50.0"), ("33276", "G47.31"), ("63655", "M54.16")]
     out = []
     for i in range(n):
-        b, p = bens[i % len(bens)], rng.choice(pracs)
+        b = bens[i % len(bens)]
+        code, dx = codes[(i // len(bens)) % len(codes)]
+        p = pracs[(i // (len(bens) * len(codes))) % len(pracs)]
         f = facs[p["state"]]
-        code, dx = codes[i % len(codes)]
         out.append(
             {
                 "external_ref": f"SCALE-{i}",
@@ -308,7 +309,7 @@ async def test_a_thousand_packets_across_three_replicas_end_where_their_events_l
         else:
             assert tids == ["T1", "T4"] and packet["state"] == "determined", (pid, tids)
         outcomes[tids[1]] += 1
-    assert outcomes["T2"] == len(published_for) > PACKETS // 2, dict(outcomes)
+    assert outcomes["T2"] == len(published_for) > PACKETS // 4, dict(outcomes)
     # The dead replica's partitions went to the living.
     for schema in ("intake",):
         after = await _owners(admin_dsn, schema)

@@ -126,6 +126,12 @@ def _wait_usable(vhost: str, user: str, password: str, host: str = "127.0.0.1", 
 
 def enable_plugin(plugins: str = "rabbitmq-plugins") -> bool:
     """The consistent-hash exchange ships with RabbitMQ but is off by default."""
+    enabled = os.environ.get("RABBITMQ_ENABLED_PLUGINS_FILE", "/etc/rabbitmq/enabled_plugins")
+    try:
+        if PLUGIN in open(enabled).read():
+            return True  # rabbitmq-plugins starts an Erlang VM (seconds): skip it when already on
+    except OSError:
+        pass
     tool = shutil.which(plugins)
     if not tool:
         return False
