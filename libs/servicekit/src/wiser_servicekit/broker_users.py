@@ -176,9 +176,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m wiser_servicekit.broker_users")
     parser.add_argument("action", choices=["ensure", "definitions"], nargs="?", default="ensure")
     parser.add_argument("--vhost", default=os.environ.get("WISER_BROKER_VHOST", "/"))
+    parser.add_argument("--admin", help="definitions: also an administrator, as user:password (dev compose)")
     args = parser.parse_args(argv)
     if args.action == "definitions":
-        print(json.dumps(definitions(args.vhost, _password_from_env), indent=2))
+        defs = definitions(args.vhost, _password_from_env)
+        if args.admin:
+            name, _, secret = args.admin.partition(":")
+            defs["users"].append(  # type: ignore[attr-defined]
+                {
+                    "name": name,
+                    "password_hash": _password_hash(secret),
+                    "hashing_algorithm": "rabbit_password_hashing_sha256",
+                    "tags": ["administrator"],
+                }
+            )
+            defs["permissions"].append(  # type: ignore[attr-defined]
+                {"user": name, "vhost": args.vhost, "configure": ".*", "write": ".*", "read": ".*"}
+            )
+        print(json.dumps(defs, indent=2))
         return 0
     enable_plugin()
     return 0 if ensure_users(args.vhost, _password_from_env) else 1
