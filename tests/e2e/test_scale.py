@@ -52,6 +52,8 @@ def scale(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sc
     for service in ("INTAKE", "VALIDATION"):
         sysm.env[f"WISER_{service}_LEASE_TTL_SECONDS"] = "4"
         sysm.env[f"WISER_{service}_LEASE_INTERVAL_SECONDS"] = "1"
+        # Six replicas (and the other e2e systems of this session) share one PostgreSQL's 100 connections.
+        sysm.env[f"WISER_{service}_DB_POOL_SIZE"] = "4"
     try:
         for module in ("wiser_intake", "wiser_validation"):
             subprocess.run([sys.executable, "-m", module, "migrate"], cwd=ROOT, env=sysm.env, check=True)
