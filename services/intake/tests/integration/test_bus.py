@@ -225,3 +225,14 @@ async def test_one_trace_spans_the_submit_the_publish_and_the_handling(client, p
     assert len(trace_ids) == 1
     assert publish[0].context.trace_id in {s.context.trace_id for s in server}
     assert process[0].parent is not None and process[0].parent.span_id == publish[0].context.span_id
+
+
+async def test_history_shows_which_packet_version_a_trigger_was_based_on(
+    client, partner, build_packet, bus, wait_state
+):
+    pid = await submitted(client, partner, build_packet)
+    await bus.publish(
+        m.PacketValidated(packet_id=pid, producer="validation", run=1, outcome="passed", packet_version=2)
+    )
+    detail = await wait_state(pid, "clinical_queue")
+    assert [(h["transition"], h["based_on_version"]) for h in detail["history"]] == [("T1", None), ("T2", 2)]

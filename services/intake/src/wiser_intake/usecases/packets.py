@@ -613,6 +613,7 @@ async def packet_detail(ctx: Intake, packet_id: uuid.UUID) -> dict[str, Any]:
                 "reason": h.reason,
                 "message_id": str(h.message_id) if h.message_id else None,
                 "version": h.version,
+                "based_on_version": h.based_on_version,  # the packet version the trigger was produced from
                 "at": _iso(h.at),
             }
             for h in history
