@@ -15,6 +15,7 @@ broker user, parking and replay.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -117,7 +118,7 @@ class Publisher:
         message_id: str,
         message_type: str,
         correlation_id: str | None = None,
-        timeout: float = 10.0,
+        timeout: float = 30.0,
     ) -> None:
         """Publish and wait for the broker's confirm; `Unroutable` if it came back."""
         target = await self._exchange(exchange)
@@ -159,9 +160,15 @@ class Publisher:
             return False
 
     async def close(self) -> None:
-        if self._connection is not None:
-            await self._connection.close()
-        self._connection, self._channel, self._exchanges = None, None, {}
+        connection, self._connection, self._channel, self._exchanges = self._connection, None, None, {}
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await connection.close()
+
+    async def reset(self) -> None:
+        """Drop the connection (a publish that got no confirm may have left its channel unusable)."""
+        async with self._lock:
+            await self.close()
 
 
 async def _count(channel: AbstractChannel, name: str) -> int:

@@ -143,6 +143,7 @@ class OutboxRelay:
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._conn: asyncpg.Connection | None = None
+        self._in_flight = asyncio.Semaphore(64)  # publishes awaiting their confirm at once
 
     async def publish_pending(self) -> int:
         """Publish one batch of pending rows; returns how many were published."""
@@ -185,12 +186,15 @@ class OutboxRelay:
         if not groups:
             return 0
         outcomes = await asyncio.gather(*(self._publish_in_order(g) for g in groups.values()))
+        down = any(failure is _DOWN for _, failure in outcomes)
+        if down:
+            await self.publisher.reset()  # reconnect before the next pass; what was confirmed is still marked
         done = [row_id for published, _ in outcomes for row_id in published]
         async with self.sessions() as session, session.begin():
             if done:
                 await session.execute(update(o).where(o.c.id.in_(done)).values(published_at=func.now()))
             for _, failure in outcomes:
-                if failure is None:
+                if failure is None or failure is _DOWN:
                     continue
                 row, error = failure
                 attempts = row.attempts + 1
@@ -210,13 +214,17 @@ class OutboxRelay:
                     log.error("outbox row parked", extra={"message_id": str(row.message_id), "error": error[:200]})
         if done:
             metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(done))
+        if down:
+            raise _BrokerDown
         return len(done)
 
-    async def _publish_in_order(self, rows: list[Any]) -> tuple[list[int], tuple[Any, str] | None]:
+    async def _publish_in_order(self, rows: list[Any]) -> tuple[list[int], Any]:
+        """Publish one packet's rows in order; stop at the first failure (the rows after it wait)."""
         published: list[int] = []
         for row in rows:
             try:
-                await self._publish(row)
+                async with self._in_flight:
+                    await self._publish(row)
             except Unroutable:
                 metrics.OUTBOX_UNROUTABLE.labels(self.service, row.type).inc()
                 log.error(
@@ -224,11 +232,11 @@ class OutboxRelay:
                     extra={"message_id": str(row.message_id), "routing_key": row.routing_key, "alert": True},
                 )
                 return published, (row, f"unroutable: nothing is bound to {row.exchange} {row.routing_key}")
-            except (TimeoutError, ConnectionError, OSError) as e:
-                raise _BrokerDown from e
+            except (TimeoutError, ConnectionError, OSError):
+                return published, _DOWN  # the broker's fault, not the row's: no attempt is counted
             except Exception as e:
                 if not await self.publisher.ping():
-                    raise _BrokerDown from e
+                    return published, _DOWN
                 log.warning(
                     "outbox publish failed", extra={"message_id": str(row.message_id), "error": type(e).__name__}
                 )
@@ -320,6 +328,9 @@ class OutboxRelay:
 
 class _BrokerDown(Exception):
     pass
+
+
+_DOWN = object()  # a publish failed for the broker's reasons (connection, no confirm in time)
 
 
 async def parked_rows(sessions: async_sessionmaker[AsyncSession], outbox: Table) -> list[dict[str, Any]]:
