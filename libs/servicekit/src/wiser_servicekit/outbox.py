@@ -281,14 +281,17 @@ class OutboxRelay:
 
     async def run(self) -> None:
         while not self._stopping.is_set():
+            # Cleared before the pass: a commit during the pass wakes the wait after it.
+            self._wake.clear()
             try:
                 if not await self._hold_lock():
-                    await self._sleep(self.poll_interval * 2)  # another replica relays; stand by
+                    # Another replica relays: stand by, deaf to commits (they are not ours to publish).
+                    await self._pause(self.poll_interval * 2)
                     continue
                 published = await self.publish_pending()
             except _BrokerDown:
                 log.warning("outbox relay: broker unavailable")
-                await self._sleep(1.0)
+                await self._pause(1.0)
                 continue
             except Exception:
                 log.exception("outbox relay pass failed")
@@ -296,17 +299,22 @@ class OutboxRelay:
                     if self._conn is not None:
                         await self._conn.close()
                 self._conn, self.active = None, False
-                await self._sleep(1.0)
+                await self._pause(1.0)
                 continue
             if published >= self.batch_size:
                 continue
-            self._wake.clear()
             await self._sleep(self.poll_interval)
             await asyncio.sleep(0.002)  # let a burst of commits land in one pass
 
     async def _sleep(self, seconds: float) -> None:
+        """Until a commit notifies us, or `seconds`."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
+
+    async def _pause(self, seconds: float) -> None:
+        """`seconds`, unless we are stopping."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self.run())
