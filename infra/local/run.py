@@ -102,6 +102,8 @@ def ensure_database() -> None:
 
 
 def env_for(name: str) -> dict[str, str]:
+    """A service's environment: WISER_ENV=dev, so the well-known demo identity keys (each service its own, the
+    gateway's signing people's tokens) and demo secrets apply unless the caller's environment sets real ones."""
     env = dict(os.environ)
     up = name.upper()
     env.setdefault("WISER_ENV", "dev")

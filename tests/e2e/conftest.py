@@ -22,12 +22,16 @@ import httpx
 import pytest
 
 from wiser_servicekit import messaging
-from wiser_servicekit.identity import issue_identity_token
+from wiser_servicekit.identity import format_public_keys, generate_keypair, issue_identity_token
 from wiser_servicekit.testing import Infra, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(os.environ.get("WISER_FIXTURES_DIR", ROOT.parent / "shared" / "fixtures"))
-IDENTITY_KEY = "e2e-identity-key-" + "k" * 32
+# This run's own identity keys (not the demo ones), configured the way a deployment configures them.
+KEYPAIRS = {service: generate_keypair() for service in ("gateway", "intake", "validation")}
+PRIVATE_KEYS = {service: private for service, (private, _) in KEYPAIRS.items()}
+GATEWAY_KEY = PRIVATE_KEYS["gateway"]
+PUBLIC_KEYS = format_public_keys({f"wiser-{service}": public for service, (_, public) in KEYPAIRS.items()})
 
 
 @dataclass
@@ -59,7 +63,8 @@ class System:
         return proc, url
 
     def staff(self, *roles: str, user: str = "e2e-user") -> dict[str, str]:
-        return {"Authorization": f"Bearer {issue_identity_token(IDENTITY_KEY, user, roles)}"}
+        """A gateway identity token for a person with these roles."""
+        return {"Authorization": f"Bearer {issue_identity_token(GATEWAY_KEY, user, roles)}"}
 
     def logs(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in sorted(self.log_dir.glob("*.log")))
@@ -90,7 +95,8 @@ def system_env(infra: Infra) -> dict[str, str]:
             "WISER_AMQP_URL": infra.amqp_url,
             "WISER_INTAKE_S3_ENDPOINT_URL": infra.s3_url,
             "WISER_INTAKE_S3_BUCKET": f"e2e-{infra.run_id}",
-            "WISER_IDENTITY_KEY": IDENTITY_KEY,
+            "WISER_IDENTITY_PUBLIC_KEYS": PUBLIC_KEYS,
+            **{f"WISER_{service.upper()}_IDENTITY_PRIVATE_KEY": key for service, key in PRIVATE_KEYS.items()},
             "WISER_FIXTURES_DIR": str(FIXTURES),
             "WISER_INTAKE_LOG_LEVEL": "INFO",
         }

@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from wiser_servicekit.identity import issue_identity_token
+from wiser_servicekit.identity import generate_keypair, issue_identity_token
 
-from .conftest import IDENTITY_KEY
+from .conftest import GATEWAY_KEY, PRIVATE_KEYS
 from .test_validation import PDF, packet
 
 ROLES = ("ops_tier1", "ops_tier2", "supervisor", "clinical_reviewer", "medical_director", "manager", "admin", "auditor")
@@ -51,7 +51,7 @@ async def packets(full_system: Any) -> dict[str, str]:
             if (await c.get(f"/api/v1/packets/{open_id}", headers=auth)).json()["state"] == "clinical_queue":
                 break
             await asyncio.sleep(0.1)
-        staff = {"Authorization": f"Bearer {issue_identity_token(IDENTITY_KEY, 'x', ['auditor'])}"}
+        staff = {"Authorization": f"Bearer {issue_identity_token(GATEWAY_KEY, 'x', ['auditor'])}"}
         detail = (await c.get(f"/api/v1/ops/packets/{open_id}", headers=staff)).json()
     assert detail["state"] == "clinical_queue", detail["state"]
     return {"open": open_id, "closed": closed_id, "document": detail["documents"][0]["document_id"]}
@@ -99,8 +99,14 @@ def bearer(token: str) -> dict[str, str]:
 
 async def test_every_service_route_for_every_role_and_bad_token(full_system, packets) -> None:
     bases = {"intake": full_system.url, "validation": full_system.validation_url}
-    expired = issue_identity_token(IDENTITY_KEY, "u", ["supervisor"], ttl=-30)
-    forged = issue_identity_token("another-key-" + "z" * 40, "u", ["supervisor"])
+    validation_key = PRIVATE_KEYS["validation"]
+    expired = issue_identity_token(GATEWAY_KEY, "u", ["supervisor"], ttl=-30)
+    forged = issue_identity_token(generate_keypair()[0], "u", ["supervisor"])
+    service_as_supervisor = issue_identity_token(
+        validation_key, "svc:validation", ["supervisor"], issuer="wiser-validation"
+    )
+    service_as_gateway = issue_identity_token(validation_key, "u", ["supervisor"])
+    gateway_as_service = issue_identity_token(GATEWAY_KEY, "svc:validation", ["service"])
     mismatches = []
     async with httpx.AsyncClient(timeout=30) as c:
         for service, method, path, kwargs, allowed, ok_status in service_routes(packets):
@@ -108,13 +114,16 @@ async def test_every_service_route_for_every_role_and_bad_token(full_system, pac
             cases: list[tuple[str, dict[str, str], int]] = [
                 ("no token", {}, 401),
                 ("expired token", bearer(expired), 401),
-                ("token signed with another key", bearer(forged), 401),
-                ("no role", bearer(issue_identity_token(IDENTITY_KEY, "u", [])), 403),
+                ("token signed with an unknown key", bearer(forged), 401),
+                ("validation's key claiming supervisor", bearer(service_as_supervisor), 401),
+                ("validation's key signing as the gateway", bearer(service_as_gateway), 401),
+                ("the gateway claiming the service role", bearer(gateway_as_service), 401),
+                ("no role", bearer(issue_identity_token(GATEWAY_KEY, "u", [])), 403),
             ]
             cases += [
                 (
                     role,
-                    bearer(issue_identity_token(IDENTITY_KEY, f"u-{role}", [role])),
+                    bearer(issue_identity_token(GATEWAY_KEY, f"u-{role}", [role])),
                     ok_status if role in allowed else 403,
                 )
                 for role in ROLES

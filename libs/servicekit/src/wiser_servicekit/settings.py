@@ -1,39 +1,67 @@
-"""Settings base every service extends (env prefix WISER_<SVC>_)."""
+"""Settings base every service extends (env prefix WISER_<SVC>_).
+
+Identity keys: each service's own Ed25519 private key and the public keys of the
+issuers it trusts. With WISER_ENV=dev or test they default to the well-known demo
+keys (`identity.DEMO_PRIVATE_KEYS`); anywhere else they must be set, and demo or
+malformed keys are refused.
+"""
 
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from typing import Any, Literal
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from . import identity
 
 DEMO_SECRETS = frozenset(
     {
         "demo-secret",
         "demo-password",
-        "dev-identity-key-change-me-0123456789abcdef",
         "dev-partner-token-key-change-me-0123456789",
         "lkmEalAzjmWSOdjF-clDIbA8T4j2ZobgKk8WjJDl7SY=",
         "dev-phi-index-key-change-me-0123456789abcdef",
+        *identity.DEMO_PRIVATE_KEYS.values(),
     }
 )
-
+PLACEHOLDER_MARKERS = ("change-me", "changeme", "replace-me", "replaceme", "placeholder", "<")
+# Where the demo keys and secrets are the defaults.
+DEMO_KEY_ENVS = frozenset({"dev", "test"})
 
 # Settings every service shares: WISER_<SVC>_<NAME> wins, else the deployment-wide WISER_<NAME>.
 SHARED_ENV = {
     "env": "WISER_ENV",
     "amqp_url": "WISER_AMQP_URL",
-    "identity_key": "WISER_IDENTITY_KEY",
+    "identity_public_keys": "WISER_IDENTITY_PUBLIC_KEYS",
     "phi_keys": "WISER_PHI_KEYS",
     "phi_index_key": "WISER_PHI_INDEX_KEY",
 }
 
 
+def is_placeholder(value: str) -> bool:
+    lowered = value.lower()
+    return any(marker in lowered for marker in PLACEHOLDER_MARKERS)
+
+
+@lru_cache(maxsize=16)
+def _verifier(public_keys: str) -> identity.IdentityVerifier:
+    return identity.IdentityVerifier.from_setting(public_keys)
+
+
+@lru_cache(maxsize=16)
+def _signing_key(private_key: str) -> Ed25519PrivateKey:
+    return identity.load_private_key(private_key)
+
+
 class ServiceSettings(BaseSettings):
     """What every service needs: where its database and broker are, how it traces and logs."""
 
-    model_config = SettingsConfigDict(extra="ignore", env_file=None)
+    # Errors never echo the input: it holds keys and secrets.
+    model_config = SettingsConfigDict(extra="ignore", env_file=None, hide_input_in_errors=True)
 
     env: Literal["dev", "test", "staging", "prod"] = "dev"
     service_name: str = "service"
@@ -46,9 +74,13 @@ class ServiceSettings(BaseSettings):
     quorum_queues: bool = True
     prefetch: int = 32
     outbox_relay_enabled: bool = True
-    # Key for the short-lived identity tokens the gateway issues (HS256).
-    identity_key: str = "dev-identity-key-change-me-0123456789abcdef"
-    identity_issuer: str = "wiser-gateway"
+    # This service's own Ed25519 private key (WISER_<SVC>_IDENTITY_PRIVATE_KEY: base64 of the raw 32 bytes, or
+    # PEM): signs its own calls as issuer wiser-<service>; the gateway's also signs people's tokens.
+    # Empty in dev and test: the service's demo key.
+    identity_private_key: str = ""
+    # Public keys of every issuer this service trusts (WISER_IDENTITY_PUBLIC_KEYS):
+    # "wiser-gateway=<base64>,wiser-validation=<base64>,...". Empty in dev and test: the demo keys.
+    identity_public_keys: str = ""
     otel_exporter: Literal["none", "console", "otlp", "memory"] = "none"
     otel_endpoint: str | None = None
     log_level: str = "INFO"
@@ -64,12 +96,61 @@ class ServiceSettings(BaseSettings):
                     data[field] = os.environ[variable]
         return data
 
+    @property
+    def identity_issuer(self) -> str:
+        return identity.issuer_for(self.service_name)
+
+    def identity_verifier(self) -> identity.IdentityVerifier:
+        """Checks identity tokens against the public keys this service trusts."""
+        return _verifier(self.identity_public_keys)
+
+    def signing_key(self) -> Ed25519PrivateKey:
+        """This service's own Ed25519 private key."""
+        if not self.identity_private_key:
+            raise RuntimeError(f"{self.service_name}: no identity private key configured")
+        return _signing_key(self.identity_private_key)
+
     def secret_values(self) -> list[str]:
         """Values that must not be demo secrets outside dev; services add theirs."""
-        return [self.identity_key]
+        return []
 
     @model_validator(mode="after")
-    def _refuse_demo_secrets_outside_dev(self) -> ServiceSettings:
-        if self.env not in ("dev", "test") and any(v in DEMO_SECRETS for v in self.secret_values()):
+    def _check_keys_and_secrets(self) -> ServiceSettings:
+        self._identity_keys()
+        if self.env not in DEMO_KEY_ENVS and any(v in DEMO_SECRETS for v in self.secret_values()):
             raise ValueError(f"{self.service_name}: demo secrets are refused when WISER_ENV={self.env}")
         return self
+
+    def _identity_keys(self) -> None:
+        name, demo = self.service_name, self.env in DEMO_KEY_ENVS
+        if demo and not self.identity_private_key:
+            self.identity_private_key = identity.DEMO_PRIVATE_KEYS.get(self.identity_issuer, "")
+        if demo and not self.identity_public_keys:
+            self.identity_public_keys = identity.DEMO_PUBLIC_KEYS_SETTING
+        keygen = "make keys with `python -m wiser_servicekit.identity keygen <service>`"
+        if is_placeholder(self.identity_private_key):
+            raise ValueError(f"{name}: identity_private_key is a placeholder; {keygen}")
+        if is_placeholder(self.identity_public_keys):
+            raise ValueError(f"{name}: WISER_IDENTITY_PUBLIC_KEYS holds a placeholder; {keygen}")
+        private = None
+        if self.identity_private_key:
+            try:
+                private = identity.load_private_key(self.identity_private_key)
+            except ValueError as e:
+                raise ValueError(f"{name}: identity_private_key is not an Ed25519 private key ({e})") from None
+        try:
+            public = identity.parse_public_keys(self.identity_public_keys)
+        except ValueError as e:
+            raise ValueError(f"{name}: WISER_IDENTITY_PUBLIC_KEYS is malformed ({e})") from None
+        if demo:
+            return
+        where = f"when WISER_ENV={self.env}"
+        if private is None:
+            raise ValueError(f"{name}: WISER_{name.upper()}_IDENTITY_PRIVATE_KEY is required {where}")
+        if identity.is_demo_key(private):
+            raise ValueError(f"{name}: the demo identity private key is refused {where}")
+        if identity.GATEWAY not in public:
+            raise ValueError(f"{name}: WISER_IDENTITY_PUBLIC_KEYS must hold the key of {identity.GATEWAY} {where}")
+        demo_issuers = sorted(i for i, keys in public.items() if any(identity.is_demo_key(k) for k in keys))
+        if demo_issuers:
+            raise ValueError(f"{name}: demo public keys are refused {where}: {', '.join(demo_issuers)}")

@@ -71,8 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     st.services = Services(
         http,
         {"intake": settings.intake_url.rstrip("/"), "validation": settings.validation_url.rstrip("/")},
-        settings.identity_key,
-        settings.identity_issuer,
+        settings.signing_key(),
         settings.identity_ttl,
     )
     st.hub = hub

@@ -1,4 +1,7 @@
-"""Gateway settings (env prefix WISER_GATEWAY_; WISER_ENV, WISER_AMQP_URL, WISER_IDENTITY_KEY shared)."""
+"""Gateway settings (env prefix WISER_GATEWAY_; WISER_ENV, WISER_AMQP_URL, WISER_IDENTITY_PUBLIC_KEYS shared).
+
+Its WISER_GATEWAY_IDENTITY_PRIVATE_KEY is the one key that signs people's identity tokens.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Intake settings (env prefix WISER_INTAKE_; WISER_ENV is shared)."""
+"""Intake settings (env prefix WISER_INTAKE_; WISER_ENV, WISER_AMQP_URL, WISER_IDENTITY_PUBLIC_KEYS, WISER_PHI_*
+shared)."""
 
 from __future__ import annotations
 
@@ -33,4 +34,4 @@ class Settings(ServiceSettings):
     demo_partner_secret: str = "demo-secret"  # noqa: S105 - only seeded when env=dev
 
     def secret_values(self) -> list[str]:
-        return [self.identity_key, self.partner_token_key, *self.phi_keys.split(","), self.phi_index_key]
+        return [self.partner_token_key, *self.phi_keys.split(","), self.phi_index_key]

@@ -1,4 +1,5 @@
-"""Validation settings (env prefix WISER_VALIDATION_; WISER_ENV, WISER_AMQP_URL, WISER_IDENTITY_KEY shared)."""
+"""Validation settings (env prefix WISER_VALIDATION_; WISER_ENV, WISER_AMQP_URL, WISER_IDENTITY_PUBLIC_KEYS, WISER_PHI_*
+shared)."""
 
 from __future__ import annotations
 
@@ -37,4 +38,4 @@ class Settings(ServiceSettings):
     reference_dir: Path | None = None
 
     def secret_values(self) -> list[str]:
-        return [self.identity_key, *self.phi_keys.split(","), self.phi_index_key]
+        return [*self.phi_keys.split(","), self.phi_index_key]

@@ -1,4 +1,7 @@
-"""Calls to the services behind the gateway, each with a short-lived identity token of the signed-in user."""
+"""Calls to the services behind the gateway, each with a short-lived identity token of the signed-in user.
+
+The gateway's key signs these tokens (issuer wiser-gateway); no service holds it.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from wiser_servicekit.identity import issue_identity_token
+from wiser_servicekit.identity import GATEWAY, issue_identity_token
 
 from ..usecases.accounts import User
 
@@ -29,11 +33,11 @@ class Upstream:
 
 
 class Services:
-    def __init__(self, http: httpx.AsyncClient, urls: dict[str, str], identity_key: str, issuer: str, ttl: int) -> None:
-        self.http, self.urls, self.identity_key, self.issuer, self.ttl = http, urls, identity_key, issuer, ttl
+    def __init__(self, http: httpx.AsyncClient, urls: dict[str, str], signing_key: Ed25519PrivateKey, ttl: int) -> None:
+        self.http, self.urls, self.signing_key, self.ttl = http, urls, signing_key, ttl
 
     def _headers(self, user: User, extra: dict[str, str] | None = None) -> dict[str, str]:
-        token = issue_identity_token(self.identity_key, str(user.id), user.roles, ttl=self.ttl, issuer=self.issuer)
+        token = issue_identity_token(self.signing_key, str(user.id), user.roles, ttl=self.ttl, issuer=GATEWAY)
         return {"Authorization": f"Bearer {token}", **(extra or {})}
 
     async def call(

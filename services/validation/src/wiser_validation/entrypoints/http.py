@@ -29,7 +29,7 @@ def validation_of(request: Request) -> Validation:
 
 def _identity(request: Request) -> Identity:
     settings = request.app.state.settings
-    return identity_dependency(lambda: settings.identity_key, settings.identity_issuer)(request)
+    return identity_dependency(settings.identity_verifier)(request)
 
 
 IdentityDep = Annotated[Identity, Depends(_identity)]
