@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from wiser_servicekit import messaging
-from wiser_servicekit.identity import format_public_keys, generate_keypair, issue_identity_token
+from wiser_servicekit.identity import format_public_keys, generate_keypair, issue_command_token, issue_identity_token
 from wiser_servicekit.testing import Infra, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,6 +65,10 @@ class System:
     def staff(self, *roles: str, user: str = "e2e-user") -> dict[str, str]:
         """A gateway identity token for a person with these roles."""
         return {"Authorization": f"Bearer {issue_identity_token(GATEWAY_KEY, user, roles)}"}
+
+    def on_behalf(self, packet_id: Any, action: str, *roles: str, user: str = "e2e-user") -> str:
+        """The gateway's command token for this person, bound to one action on one packet."""
+        return issue_command_token(GATEWAY_KEY, user, roles, packet_id, action)
 
     def logs(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in sorted(self.log_dir.glob("*.log")))

@@ -17,7 +17,7 @@ from wiser_intake.adapters.partners import upsert_partner
 from wiser_intake.bootstrap import create_app
 from wiser_intake.cli import SERVICE_ROOT
 from wiser_intake.config import Settings
-from wiser_servicekit.identity import DEMO_PRIVATE_KEYS, GATEWAY, issue_identity_token
+from wiser_servicekit.identity import DEMO_PRIVATE_KEYS, GATEWAY, issue_command_token, issue_identity_token
 from wiser_servicekit.migrate import migrate
 from wiser_servicekit.testing import Infra
 
@@ -197,6 +197,16 @@ def staff(settings: Settings) -> Any:
         return {"Authorization": f"Bearer {token}"}
 
     return headers
+
+
+@pytest.fixture
+def on_behalf() -> Any:
+    """A gateway command token for one action on one packet (a command's `on_behalf_of`)."""
+
+    def token(packet_id: Any, action: str, *roles: str, user: str = "u-test", key: str | None = None) -> str:
+        return issue_command_token(key or GATEWAY_KEY, user, roles, packet_id, action)
+
+    return token
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from .adapters.tables import outbox
 from .config import Settings
 from .entrypoints.http import ops_router, partner_router
 from .entrypoints.messaging import make_handlers
+from .entrypoints.on_behalf import CommandAuthority, configure_command_authority
 from .usecases.context import Intake
 from .usecases.packets import housekeeping
 
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     setup_telemetry("intake", settings.otel_exporter, settings.otel_endpoint)
     instrument_httpx()
     configure_cipher(FieldCipher(settings.phi_keys, settings.phi_index_key))
+    configure_command_authority(CommandAuthority(settings.identity_verifier(), settings.command_token_max_age))
     engine = make_engine(settings.database_url, settings.db_schema, settings.db_pool_size)
     SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine)
     sessions = make_sessionmaker(engine)

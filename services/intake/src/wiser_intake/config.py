@@ -32,6 +32,9 @@ class Settings(ServiceSettings):
     housekeeping_interval: float = 30.0
     demo_partner_id: str = "demo-partner"
     demo_partner_secret: str = "demo-secret"  # noqa: S105 - only seeded when env=dev
+    # How long a person's command token keeps its authority, from when the gateway issued it: a command
+    # retried or replayed from the dead-letter queue later than this is refused.
+    command_token_max_age: int = 24 * 3600
 
     def secret_values(self) -> list[str]:
         return [self.partner_token_key, *self.phi_keys.split(","), self.phi_index_key]
