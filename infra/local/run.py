@@ -61,6 +61,7 @@ def ensure_backing_services() -> None:
         subprocess.run(
             ["docker", "compose", "-f", str(ROOT / "infra" / "compose.yaml"), "up", "-d", "postgres", "rabbitmq"],
             check=True,
+            env={**os.environ, "WISER_ENV": os.environ.get("WISER_ENV", "dev")},  # the file wants it said
         )
         deadline = time.time() + 120
         while time.time() < deadline and not (port_open(*PG) and port_open(*MQ)):

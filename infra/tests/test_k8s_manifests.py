@@ -56,3 +56,24 @@ def test_each_service_alone_gets_its_own_identity_private_key() -> None:
             keys = {k for k in _env_of(svc, kind) if k.endswith("_IDENTITY_PRIVATE_KEY")}
             assert keys == {f"WISER_{svc.upper()}_IDENTITY_PRIVATE_KEY"}, (svc, kind, keys)
         assert "wiser-gateway=" in _env_of(svc, "Deployment")["WISER_IDENTITY_PUBLIC_KEYS"]
+
+
+def test_the_placeholders_as_shipped_are_refused_at_start_up(monkeypatch) -> None:
+    import os
+
+    import pytest
+    from pydantic import ValidationError
+
+    from wiser_gateway.config import Settings as GatewaySettings
+    from wiser_intake.config import Settings as IntakeSettings
+    from wiser_validation.config import Settings as ValidationSettings
+
+    for name in list(os.environ):
+        if name.startswith("WISER_"):
+            monkeypatch.delenv(name)
+    for svc, settings in (("intake", IntakeSettings), ("validation", ValidationSettings), ("gateway", GatewaySettings)):
+        with monkeypatch.context() as m:
+            for key, value in _env_of(svc, "Deployment").items():
+                m.setenv(key, str(value))
+            with pytest.raises(ValidationError, match="placeholder"):
+                settings()

@@ -24,7 +24,9 @@ def alembic_config(service_root: Path, database_url: str, schema: str) -> Config
 def migrate(settings: ServiceSettings, service_root: Path) -> None:
     """Create the service's role and schema, then upgrade its tables to head (as the role)."""
     asyncio.run(ensure_role_and_schema(settings.database_admin_url, settings.database_url, settings.db_schema))
-    command.upgrade(alembic_config(service_root, settings.database_url, settings.db_schema), "head")
+    cfg = alembic_config(service_root, settings.database_url, settings.db_schema)
+    cfg.attributes["settings"] = settings  # data migrations use these (e.g. PHI keys), not a second reading of env
+    command.upgrade(cfg, "head")
 
 
 def run_alembic_env(metadata: Any, schema: str) -> None:

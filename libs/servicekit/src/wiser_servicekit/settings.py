@@ -1,22 +1,33 @@
 """Settings base every service extends (env prefix WISER_<SVC>_).
 
-Identity keys: each service's own Ed25519 private key and the public keys of the
-issuers it trusts. With WISER_ENV=dev or test they default to the well-known demo
-keys (`identity.DEMO_PRIVATE_KEYS`); anywhere else they must be set, and demo or
-malformed keys are refused.
+`WISER_ENV` has no default: a service refuses to start without it.
+
+- `dev` (`make run`): demo keys and secrets are the defaults; demo users and the
+  demo partner may exist.
+- `test` (the test suite's own services): like dev for keys and secrets (the
+  demo ones are defaults, so tests need no configuration), but demo users and
+  the demo partner are refused at start-up, as in production (the e2e system,
+  which seeds them, runs as dev).
+- `staging`, `prod`: every key and secret must be set; demo values, placeholders
+  (`change-me`, `replace-me`, `placeholder`, ...), symmetric keys shorter than 32
+  characters and demo data are refused at start-up.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from pydantic import model_validator
+from pydantic import ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from . import identity
+
+log = logging.getLogger("wiser.settings")
 
 DEMO_SECRETS = frozenset(
     {
@@ -29,8 +40,10 @@ DEMO_SECRETS = frozenset(
     }
 )
 PLACEHOLDER_MARKERS = ("change-me", "changeme", "replace-me", "replaceme", "placeholder", "<")
-# Where the demo keys and secrets are the defaults.
+MIN_SECRET_LENGTH = 32
+# Where the demo keys and secrets are the defaults, and where demo users and partners may exist.
 DEMO_KEY_ENVS = frozenset({"dev", "test"})
+DEMO_DATA_ENVS = frozenset({"dev"})
 
 # Settings every service shares: WISER_<SVC>_<NAME> wins, else the deployment-wide WISER_<NAME>.
 SHARED_ENV = {
@@ -63,7 +76,7 @@ class ServiceSettings(BaseSettings):
     # Errors never echo the input: it holds keys and secrets.
     model_config = SettingsConfigDict(extra="ignore", env_file=None, hide_input_in_errors=True)
 
-    env: Literal["dev", "test", "staging", "prod"] = "dev"
+    env: Literal["dev", "test", "staging", "prod"]
     service_name: str = "service"
     db_schema: str = "public"
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/wiser"
@@ -94,6 +107,8 @@ class ServiceSettings(BaseSettings):
             for field, variable in SHARED_ENV.items():
                 if field in cls.model_fields and field not in data and variable in os.environ:
                     data[field] = os.environ[variable]
+            if not data.get("env"):
+                raise ValueError("WISER_ENV is not set: say dev, test, staging or prod")
         return data
 
     @property
@@ -110,15 +125,23 @@ class ServiceSettings(BaseSettings):
             raise RuntimeError(f"{self.service_name}: no identity private key configured")
         return _signing_key(self.identity_private_key)
 
-    def secret_values(self) -> list[str]:
-        """Values that must not be demo secrets outside dev; services add theirs."""
-        return []
+    def secret_settings(self) -> dict[str, str]:
+        """Symmetric secrets by setting name; services add theirs. Outside dev and test they must be real."""
+        return {}
+
+    def url_settings(self) -> dict[str, str]:
+        """URLs that may carry credentials: placeholders in them are refused outside dev and test."""
+        return {
+            "amqp_url": self.amqp_url,
+            "database_url": self.database_url,
+            "database_admin_url": self.database_admin_url,
+        }
 
     @model_validator(mode="after")
     def _check_keys_and_secrets(self) -> ServiceSettings:
         self._identity_keys()
-        if self.env not in DEMO_KEY_ENVS and any(v in DEMO_SECRETS for v in self.secret_values()):
-            raise ValueError(f"{self.service_name}: demo secrets are refused when WISER_ENV={self.env}")
+        if self.env not in DEMO_KEY_ENVS:
+            self._refuse_unsafe_secrets()
         return self
 
     def _identity_keys(self) -> None:
@@ -154,3 +177,49 @@ class ServiceSettings(BaseSettings):
         demo_issuers = sorted(i for i, keys in public.items() if any(identity.is_demo_key(k) for k in keys))
         if demo_issuers:
             raise ValueError(f"{name}: demo public keys are refused {where}: {', '.join(demo_issuers)}")
+
+    def _refuse_unsafe_secrets(self) -> None:
+        name, where = self.service_name, f"when WISER_ENV={self.env}"
+        for setting, value in self.secret_settings().items():
+            if value in DEMO_SECRETS:
+                raise ValueError(f"{name}: {setting} is a demo secret, refused {where}")
+            if is_placeholder(value):
+                raise ValueError(f"{name}: {setting} is a placeholder, refused {where}")
+            if len(value) < MIN_SECRET_LENGTH:
+                raise ValueError(f"{name}: {setting} is shorter than {MIN_SECRET_LENGTH} characters, refused {where}")
+        for setting, value in self.url_settings().items():
+            if is_placeholder(value):
+                raise ValueError(f"{name}: {setting} holds a placeholder, refused {where}")
+
+
+class DemoDataRefused(RuntimeError):
+    """Demo users or partners exist where only real ones may."""
+
+
+def demo_data_allowed(env: str) -> bool:
+    return env in DEMO_DATA_ENVS
+
+
+def refuse_demo_data(settings: ServiceSettings, found: Sequence[str]) -> None:
+    """Stop start-up (with one clear log line) when demo data exists outside dev."""
+    if found and not demo_data_allowed(settings.env):
+        message = (
+            f"{settings.service_name}: refusing to start with WISER_ENV={settings.env}:"
+            f" demo data present ({', '.join(found)}); remove it or deactivate it first"
+        )
+        log.critical(message)
+        raise DemoDataRefused(message)
+
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+def load_settings(cls: type[S]) -> S:
+    """The service's settings from the environment, or exit with one clear line saying what is wrong."""
+    try:
+        return cls()
+    except ValidationError as e:
+        reasons = "; ".join(str(err.get("msg", "")).removeprefix("Value error, ") for err in e.errors())
+        logging.basicConfig()
+        log.critical("refusing to start: %s", reasons)
+        raise SystemExit(2) from None

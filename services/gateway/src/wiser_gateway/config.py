@@ -27,5 +27,6 @@ class Settings(ServiceSettings):
     signin_per_minute: int = 30
     # Secure cookies and HSTS: on whenever the request came over TLS, or always when this is set.
     force_https: bool = False
-    demo_password: str = "demo-password"  # noqa: S105 - demo users exist only when env=dev
+    # The demo users' password (WISER_ENV=dev only; outside dev, users still signing in with it stop the start).
+    demo_password: str = "demo-password"  # noqa: S105
     packets_page_size: int = 50

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from wiser_servicekit.settings import load_settings
+
 from .config import Settings
 
 SERVICE_ROOT = Path(__file__).resolve().parents[2]
@@ -91,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     dlq = sub.add_parser("dlq", help="parked messages: list or replay")
     dlq.add_argument("action", choices=["list", "replay"])
     args = parser.parse_args(argv)
-    settings = Settings()
+    settings = load_settings(Settings)
     if args.command == "migrate":
         _migrate(settings)
     elif args.command == "serve":

@@ -36,5 +36,6 @@ class Settings(ServiceSettings):
     # retried or replayed from the dead-letter queue later than this is refused.
     command_token_max_age: int = 24 * 3600
 
-    def secret_values(self) -> list[str]:
-        return [self.partner_token_key, *self.phi_keys.split(","), self.phi_index_key]
+    def secret_settings(self) -> dict[str, str]:
+        phi = {f"phi_keys[{i}]": k for i, k in enumerate(self.phi_keys.split(","))}
+        return {"partner_token_key": self.partner_token_key, **phi, "phi_index_key": self.phi_index_key}
