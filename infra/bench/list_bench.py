@@ -49,7 +49,7 @@ def beneficiary_ciphertext() -> str:
     from wiser_intake.config import Settings
     from wiser_servicekit.crypto import FieldCipher
 
-    settings = Settings()
+    settings = Settings(env=os.environ.get("WISER_ENV", "dev"))  # the bench runs against `make run`
     return FieldCipher(settings.phi_keys, settings.phi_index_key).encrypt_json(
         {"mbi": "1EG4TE5MK73", "first_name": "Bench", "last_name": "Patient", "date_of_birth": "1950-01-01"}
     )

@@ -61,6 +61,7 @@ def ensure_backing_services() -> None:
         subprocess.run(
             ["docker", "compose", "-f", str(ROOT / "infra" / "compose.yaml"), "up", "-d", "postgres", "rabbitmq"],
             check=True,
+            env={**os.environ, "WISER_ENV": os.environ.get("WISER_ENV", "dev")},  # the file wants it said
         )
         deadline = time.time() + 120
         while time.time() < deadline and not (port_open(*PG) and port_open(*MQ)):
@@ -121,6 +122,8 @@ def ensure_broker() -> None:
 
 
 def env_for(name: str) -> dict[str, str]:
+    """A service's environment: WISER_ENV=dev, so the well-known demo identity keys (each service its own, the
+    gateway's signing people's tokens) and demo secrets apply unless the caller's environment sets real ones."""
     from wiser_servicekit.broker_users import DEV_PASSWORD, user_for
 
     env = dict(os.environ)

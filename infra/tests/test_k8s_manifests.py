@@ -35,3 +35,45 @@ def test_every_service_has_a_hardened_deployment_a_service_and_a_migration_job()
 def test_no_demo_environment_in_the_cluster_config() -> None:
     config = next(d for d in documents() if d["kind"] == "ConfigMap")
     assert config["data"]["WISER_ENV"] == "prod"
+
+
+def _env_of(svc: str, kind: str) -> dict[str, str]:
+    """What a service's pods (kind Deployment or Job) get from the ConfigMaps and Secrets they name."""
+    docs = documents()
+    sources = {(d["kind"], d["metadata"]["name"]): d.get("data") or d.get("stringData") or {} for d in docs}
+    name = svc if kind == "Deployment" else f"{svc}-migrate"
+    workload = next(d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name)
+    env: dict[str, str] = {}
+    for ref in workload["spec"]["template"]["spec"]["containers"][0]["envFrom"]:
+        kind_of, body = ("ConfigMap", ref["configMapRef"]) if "configMapRef" in ref else ("Secret", ref["secretRef"])
+        env.update(sources[(kind_of, body["name"])])
+    return env
+
+
+def test_each_service_alone_gets_its_own_identity_private_key() -> None:
+    for svc in SERVICES:
+        for kind in ("Deployment", "Job"):
+            keys = {k for k in _env_of(svc, kind) if k.endswith("_IDENTITY_PRIVATE_KEY")}
+            assert keys == {f"WISER_{svc.upper()}_IDENTITY_PRIVATE_KEY"}, (svc, kind, keys)
+        assert "wiser-gateway=" in _env_of(svc, "Deployment")["WISER_IDENTITY_PUBLIC_KEYS"]
+
+
+def test_the_placeholders_as_shipped_are_refused_at_start_up(monkeypatch) -> None:
+    import os
+
+    import pytest
+    from pydantic import ValidationError
+
+    from wiser_gateway.config import Settings as GatewaySettings
+    from wiser_intake.config import Settings as IntakeSettings
+    from wiser_validation.config import Settings as ValidationSettings
+
+    for name in list(os.environ):
+        if name.startswith("WISER_"):
+            monkeypatch.delenv(name)
+    for svc, settings in (("intake", IntakeSettings), ("validation", ValidationSettings), ("gateway", GatewaySettings)):
+        with monkeypatch.context() as m:
+            for key, value in _env_of(svc, "Deployment").items():
+                m.setenv(key, str(value))
+            with pytest.raises(ValidationError, match="placeholder"):
+                settings()

@@ -21,12 +21,16 @@ from typing import Any
 import httpx
 import pytest
 
-from wiser_servicekit.identity import issue_identity_token
+from wiser_servicekit.identity import format_public_keys, generate_keypair, issue_command_token, issue_identity_token
 from wiser_servicekit.testing import Infra, Producers, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(os.environ.get("WISER_FIXTURES_DIR", ROOT.parent / "shared" / "fixtures"))
-IDENTITY_KEY = "e2e-identity-key-" + "k" * 32
+# This run's own identity keys (not the demo ones), configured the way a deployment configures them.
+KEYPAIRS = {service: generate_keypair() for service in ("gateway", "intake", "validation")}
+PRIVATE_KEYS = {service: private for service, (private, _) in KEYPAIRS.items()}
+GATEWAY_KEY = PRIVATE_KEYS["gateway"]
+PUBLIC_KEYS = format_public_keys({f"wiser-{service}": public for service, (_, public) in KEYPAIRS.items()})
 
 
 @dataclass
@@ -58,7 +62,12 @@ class System:
         return proc, url
 
     def staff(self, *roles: str, user: str = "e2e-user") -> dict[str, str]:
-        return {"Authorization": f"Bearer {issue_identity_token(IDENTITY_KEY, user, roles)}"}
+        """A gateway identity token for a person with these roles."""
+        return {"Authorization": f"Bearer {issue_identity_token(GATEWAY_KEY, user, roles)}"}
+
+    def on_behalf(self, packet_id: Any, action: str, *roles: str, user: str = "e2e-user") -> str:
+        """The gateway's command token for this person, bound to one action on one packet."""
+        return issue_command_token(GATEWAY_KEY, user, roles, packet_id, action)
 
     def logs(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in sorted(self.log_dir.glob("*.log")))
@@ -92,7 +101,8 @@ def system_env(infra: Infra) -> dict[str, str]:
             "WISER_GATEWAY_AMQP_URL": infra.amqp_url_for("gateway"),
             "WISER_INTAKE_S3_ENDPOINT_URL": infra.s3_url,
             "WISER_INTAKE_S3_BUCKET": f"e2e-{infra.run_id}",
-            "WISER_IDENTITY_KEY": IDENTITY_KEY,
+            "WISER_IDENTITY_PUBLIC_KEYS": PUBLIC_KEYS,
+            **{f"WISER_{service.upper()}_IDENTITY_PRIVATE_KEY": key for service, key in PRIVATE_KEYS.items()},
             "WISER_FIXTURES_DIR": str(FIXTURES),
             "WISER_INTAKE_LOG_LEVEL": "INFO",
         }

@@ -143,7 +143,10 @@ failed = event(
 )
 retry = event(
     lambda p, c: m.RetryDelivery(
-        packet_id=p, producer="outbound", requested_by="ops-2", requested_by_roles=("ops_tier2",)
+        packet_id=p,
+        producer="outbound",
+        requested_by="ops-2",
+        on_behalf_of=c.system.on_behalf(p, m.RetryDelivery.TYPE, "ops_tier2", user="ops-2"),
     )
 )
 
@@ -173,7 +176,11 @@ async def partner_withdraws(pid: uuid.UUID, ctx: Ctx) -> None:
 
 supervisor_withdraws = event(
     lambda p, c: m.WithdrawPacket(
-        packet_id=p, producer="gateway", requested_by="sup-1", requested_by_roles=("supervisor",), reason="duplicate"
+        packet_id=p,
+        producer="gateway",
+        requested_by="sup-1",
+        on_behalf_of=c.system.on_behalf(p, m.WithdrawPacket.TYPE, "supervisor", user="sup-1"),
+        reason="duplicate",
     )
 )
 utn = event(lambda p, c: m.UtnAssigned(packet_id=p, producer="clinical", utn="JLA26" + f"{p.int % 10**9:09d}"))

@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from wiser_servicekit.identity import issue_identity_token
+from wiser_servicekit.identity import ON_BEHALF_HEADER, generate_keypair, issue_command_token, issue_identity_token
 
-from .conftest import IDENTITY_KEY
+from .conftest import GATEWAY_KEY, PRIVATE_KEYS
 from .test_validation import PDF, packet
 
 ROLES = ("ops_tier1", "ops_tier2", "supervisor", "clinical_reviewer", "medical_director", "manager", "admin", "auditor")
@@ -51,14 +51,18 @@ async def packets(full_system: Any) -> dict[str, str]:
             if (await c.get(f"/api/v1/packets/{open_id}", headers=auth)).json()["state"] == "clinical_queue":
                 break
             await asyncio.sleep(0.1)
-        staff = {"Authorization": f"Bearer {issue_identity_token(IDENTITY_KEY, 'x', ['auditor'])}"}
+        staff = {"Authorization": f"Bearer {issue_identity_token(GATEWAY_KEY, 'x', ['auditor'])}"}
         detail = (await c.get(f"/api/v1/ops/packets/{open_id}", headers=staff)).json()
     assert detail["state"] == "clinical_queue", detail["state"]
     return {"open": open_id, "closed": closed_id, "document": detail["documents"][0]["document_id"]}
 
 
 def service_routes(p: dict[str, str]) -> list[tuple[str, str, str, dict[str, Any], set[str], int]]:
-    """(service, method, path, request kwargs, roles allowed, status when allowed)."""
+    """(service, method, path, request kwargs, roles allowed, status when allowed).
+
+    `command` in the kwargs: the route issues that bus command on the caller's behalf, so the caller sends the
+    gateway's command token for it too.
+    """
     o, c, d = p["open"], p["closed"], p["document"]
     wrong_version = {
         "json": {"corrections": [{"field": "beneficiary.mbi", "value": "x", "reason": "r"}]},
@@ -84,7 +88,7 @@ def service_routes(p: dict[str, str]) -> list[tuple[str, str, str, dict[str, Any
             "validation",
             "POST",
             f"/api/v1/validation/packets/{c}/rerun",
-            {"json": {"reason": "matrix"}},
+            {"json": {"reason": "matrix"}, "command": (c, "intake.revalidate_packet")},
             CORRECTORS,
             202,
         ),
@@ -99,28 +103,42 @@ def bearer(token: str) -> dict[str, str]:
 
 async def test_every_service_route_for_every_role_and_bad_token(full_system, packets) -> None:
     bases = {"intake": full_system.url, "validation": full_system.validation_url}
-    expired = issue_identity_token(IDENTITY_KEY, "u", ["supervisor"], ttl=-30)
-    forged = issue_identity_token("another-key-" + "z" * 40, "u", ["supervisor"])
+    validation_key = PRIVATE_KEYS["validation"]
+    expired = issue_identity_token(GATEWAY_KEY, "u", ["supervisor"], ttl=-30)
+    forged = issue_identity_token(generate_keypair()[0], "u", ["supervisor"])
+    service_as_supervisor = issue_identity_token(
+        validation_key, "svc:validation", ["supervisor"], issuer="wiser-validation"
+    )
+    service_as_gateway = issue_identity_token(validation_key, "u", ["supervisor"])
+    gateway_as_service = issue_identity_token(GATEWAY_KEY, "svc:validation", ["service"])
     mismatches = []
     async with httpx.AsyncClient(timeout=30) as c:
         for service, method, path, kwargs, allowed, ok_status in service_routes(packets):
             url = bases[service] + path
-            cases: list[tuple[str, dict[str, str], int]] = [
-                ("no token", {}, 401),
-                ("expired token", bearer(expired), 401),
-                ("token signed with another key", bearer(forged), 401),
-                ("no role", bearer(issue_identity_token(IDENTITY_KEY, "u", [])), 403),
+            cases: list[tuple[str, dict[str, str], int, str, list[str]]] = [
+                ("no token", {}, 401, "u", []),
+                ("expired token", bearer(expired), 401, "u", ["supervisor"]),
+                ("token signed with an unknown key", bearer(forged), 401, "u", ["supervisor"]),
+                ("validation's key claiming supervisor", bearer(service_as_supervisor), 401, "u", ["supervisor"]),
+                ("validation's key signing as the gateway", bearer(service_as_gateway), 401, "u", ["supervisor"]),
+                ("the gateway claiming the service role", bearer(gateway_as_service), 401, "u", ["service"]),
+                ("no role", bearer(issue_identity_token(GATEWAY_KEY, "u", [])), 403, "u", []),
             ]
             cases += [
                 (
                     role,
-                    bearer(issue_identity_token(IDENTITY_KEY, f"u-{role}", [role])),
+                    bearer(issue_identity_token(GATEWAY_KEY, f"u-{role}", [role])),
                     ok_status if role in allowed else 403,
+                    f"u-{role}",
+                    [role],
                 )
                 for role in ROLES
             ]
-            for label, auth, expected in cases:
+            for label, auth, expected, user, roles in cases:
                 headers = {**kwargs.get("headers", {}), **auth}
+                if "command" in kwargs:
+                    packet_id, action = kwargs["command"]
+                    headers[ON_BEHALF_HEADER] = issue_command_token(GATEWAY_KEY, user, roles, packet_id, action)
                 r = await c.request(method, url, headers=headers, json=kwargs.get("json"))
                 # A correction with a stale If-Match is refused before anything changes (412).
                 status = 409 if r.status_code == 412 else r.status_code
@@ -246,3 +264,70 @@ async def test_repeated_wrong_passwords_lock_the_account(full_system) -> None:
     audit = await admin.get("/audit", params={"action": "signin.failed"})
     assert audit.text.count("signin.failed") >= 5
     await admin.aclose()
+
+
+async def test_a_rerun_needs_the_callers_own_command_token_for_that_packet_and_action(full_system, packets) -> None:
+    closed, other = packets["closed"], packets["open"]
+    url = f"{full_system.validation_url}/api/v1/validation/packets/{closed}/rerun"
+    auth = bearer(issue_identity_token(GATEWAY_KEY, "u-sup", ["supervisor"]))
+    revalidate = "intake.revalidate_packet"
+    cases = {
+        "none": (None, "ON_BEHALF_REQUIRED"),
+        "another packet": (issue_command_token(GATEWAY_KEY, "u-sup", ["supervisor"], other, revalidate), None),
+        "another action": (
+            issue_command_token(GATEWAY_KEY, "u-sup", ["supervisor"], closed, "intake.withdraw_packet"),
+            None,
+        ),
+        "another person": (issue_command_token(GATEWAY_KEY, "u-else", ["supervisor"], closed, revalidate), None),
+        "a service's key": (
+            issue_command_token(
+                PRIVATE_KEYS["validation"], "u-sup", ["supervisor"], closed, revalidate, issuer="wiser-validation"
+            ),
+            None,
+        ),
+        "expired": (issue_command_token(GATEWAY_KEY, "u-sup", ["supervisor"], closed, revalidate, ttl=-30), None),
+    }
+    async with httpx.AsyncClient(timeout=30) as c:
+        for label, (token, code) in cases.items():
+            headers = {**auth, **({ON_BEHALF_HEADER: token} if token else {})}
+            r = await c.post(url, json={"reason": "r"}, headers=headers)
+            assert (r.status_code, r.json()["code"]) == (403, code or "ON_BEHALF_INVALID"), label
+        ok = issue_command_token(GATEWAY_KEY, "u-sup", ["supervisor"], closed, revalidate)
+        assert (await c.post(url, json={"reason": "r"}, headers={**auth, ON_BEHALF_HEADER: ok})).status_code == 202
+
+
+async def test_a_revalidation_from_the_dashboard_reaches_intake_as_the_signed_in_person(full_system) -> None:
+    async with httpx.AsyncClient(base_url=full_system.url, timeout=30) as c:
+        token = (
+            await c.post(
+                "/oauth/token",
+                data={"grant_type": "client_credentials", "client_id": "demo-partner", "client_secret": "demo-secret"},
+            )
+        ).json()["access_token"]
+        partner = {"Authorization": f"Bearer {token}"}
+        body = packet("Ravensby", "Okonkwo", code="64483", dx="M54.16")
+        pid = (await c.post("/api/v1/packets", headers=partner, json=body)).json()["packet_id"]  # no document
+
+        async def history() -> list[dict[str, Any]]:
+            detail = await c.get(
+                f"/api/v1/ops/packets/{pid}", headers=bearer(issue_identity_token(GATEWAY_KEY, "x", ["auditor"]))
+            )
+            return detail.json()["history"]  # type: ignore[no-any-return]
+
+        for _ in range(300):
+            if [h["to"] for h in await history()][-1:] == ["manual_review"]:
+                break
+            await asyncio.sleep(0.1)
+        client, csrf = await session_for(full_system.gateway_url, "ops_tier1")
+        try:
+            r = await client.post(f"/review/{pid}/revalidate", data={"reason": "try again", "csrf_token": csrf})
+            assert r.status_code == 303, r.text
+        finally:
+            await client.aclose()
+        for _ in range(300):
+            t5 = [h for h in await history() if h["transition"] == "T5"]
+            if t5:
+                break
+            await asyncio.sleep(0.1)
+    assert t5, "the revalidation never reached intake"
+    assert t5[0]["actor_id"] not in ("unverified", "ops_tier1") and uuid.UUID(t5[0]["actor_id"])

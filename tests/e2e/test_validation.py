@@ -17,6 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
+from wiser_servicekit.identity import ON_BEHALF_HEADER
+
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(os.environ.get("WISER_FIXTURES_DIR", ROOT.parent / "shared" / "fixtures"))
 BENS = {b["last_name"]: b for b in json.loads((FIXTURES / "beneficiaries.json").read_text())["beneficiaries"]}
@@ -254,7 +256,10 @@ async def test_hets_down_waits_with_retries_then_manual_review_and_an_ops_rerun_
     r = await client.http.post(
         f"{client.system.validation_url}/api/v1/validation/packets/{pid}/rerun",
         json={"reason": "HETS is back"},
-        headers=client.system.staff("ops_tier2"),
+        headers={
+            **client.system.staff("ops_tier2"),
+            ON_BEHALF_HEADER: client.system.on_behalf(pid, "intake.revalidate_packet", "ops_tier2"),
+        },
     )
     assert r.status_code == 202, r.text
     deadline = asyncio.get_running_loop().time() + 30

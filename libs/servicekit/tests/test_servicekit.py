@@ -1,4 +1,4 @@
-"""Pieces of the service runtime that need no servers: redaction, problems, identity tokens."""
+"""Pieces of the service runtime that need no servers: redaction and problems (identity: test_identity.py)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,10 @@ import io
 import json
 import logging
 
-import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
-from wiser_servicekit.identity import Identity, issue_identity_token, verify_identity_token
 from wiser_servicekit.logs import JsonFormatter, redact
 from wiser_servicekit.problems import Problem, install_problem_handlers
 
@@ -45,18 +43,6 @@ def test_query_strings_are_dropped_from_every_logger() -> None:
     logger.propagate = False
     logger.warning('HTTP Request: GET http://intake/api/v1/ops/packets?limit=50&q=Ravensby "HTTP/1.1 200 OK"')
     assert "Ravensby" not in stream.getvalue() and "/api/v1/ops/packets" in stream.getvalue()
-
-
-def test_identity_tokens_round_trip_and_refuse_tampering() -> None:
-    key = "k" * 40
-    token = issue_identity_token(key, "u1", ["ops_tier1", "not-a-role"])
-    assert verify_identity_token(key, token) == Identity("u1", frozenset({"ops_tier1"}))
-    with pytest.raises(Problem) as e:
-        verify_identity_token("other" * 10, token)
-    assert e.value.status == 401
-    with pytest.raises(Problem) as e:
-        verify_identity_token(key, issue_identity_token(key, "u1", ["ops_tier1"], ttl=-5))
-    assert e.value.code == "TOKEN_EXPIRED"
 
 
 class Body(BaseModel):

@@ -17,6 +17,7 @@ from wiser_intake.adapters.partners import upsert_partner
 from wiser_intake.bootstrap import create_app
 from wiser_intake.cli import SERVICE_ROOT
 from wiser_intake.config import Settings
+from wiser_servicekit.identity import DEMO_PRIVATE_KEYS, GATEWAY, issue_command_token, issue_identity_token
 from wiser_servicekit.migrate import migrate
 from wiser_servicekit.testing import Infra
 
@@ -179,16 +180,30 @@ async def bus(infra: Infra) -> AsyncIterator[Any]:
     await producers.close()
 
 
+GATEWAY_KEY = DEMO_PRIVATE_KEYS[GATEWAY]  # WISER_ENV=test trusts the demo keys
+
+
 @pytest.fixture
 def staff(settings: Settings) -> Any:
-    """Authorization headers carrying a gateway identity token for the given roles."""
-    from wiser_servicekit.identity import issue_identity_token
+    """Authorization headers carrying a gateway identity token for the given roles (or another signer's)."""
 
-    def headers(*roles: str, user: str = "u-test", ttl: int = 120, key: str | None = None) -> dict[str, str]:
-        token = issue_identity_token(key or settings.identity_key, user, roles, ttl=ttl)
+    def headers(
+        *roles: str, user: str = "u-test", ttl: int = 120, key: str | None = None, issuer: str = GATEWAY
+    ) -> dict[str, str]:
+        token = issue_identity_token(key or GATEWAY_KEY, user, roles, ttl=ttl, issuer=issuer)
         return {"Authorization": f"Bearer {token}"}
 
     return headers
+
+
+@pytest.fixture
+def on_behalf() -> Any:
+    """A gateway command token for one action on one packet (a command's `on_behalf_of`)."""
+
+    def token(packet_id: Any, action: str, *roles: str, user: str = "u-test", key: str | None = None) -> str:
+        return issue_command_token(key or GATEWAY_KEY, user, roles, packet_id, action)
+
+    return token
 
 
 @pytest.fixture

@@ -282,13 +282,21 @@ class DeliveryFailed(TriggerEvent):
 
 # ------------------------------------------------------------- intake commands
 
+_REQUESTED_BY_ROLES = "Deprecated and ignored: roles are read only from the verified `on_behalf_of` token."
+_ON_BEHALF_OF = (
+    "The person's identity token (JWT, EdDSA) signed by the gateway, bound to this packet and this command"
+    " (`cmd` claim: packet_id and action = the command's type), valid when the command was issued."
+    " Without a valid one the command changes nothing."
+)
+
 
 class RetryDelivery(TriggerCommand):
     """Ops asked outbound to retry a failed delivery; move the packet back to delivering (T18)."""
 
     TYPE = "intake.retry_delivery"
     requested_by: str
-    requested_by_roles: tuple[str, ...] = ()
+    requested_by_roles: tuple[str, ...] = Field(default=(), description=_REQUESTED_BY_ROLES)
+    on_behalf_of: str | None = Field(default=None, description=_ON_BEHALF_OF)
 
 
 class WithdrawPacket(TriggerCommand):
@@ -296,7 +304,8 @@ class WithdrawPacket(TriggerCommand):
 
     TYPE = "intake.withdraw_packet"
     requested_by: str
-    requested_by_roles: tuple[str, ...] = ()
+    requested_by_roles: tuple[str, ...] = Field(default=(), description=_REQUESTED_BY_ROLES)
+    on_behalf_of: str | None = Field(default=None, description=_ON_BEHALF_OF)
     reason: str
 
 
@@ -306,7 +315,8 @@ class RevalidatePacket(TriggerCommand):
 
     TYPE = "intake.revalidate_packet"
     requested_by: str
-    requested_by_roles: tuple[str, ...] = ()
+    requested_by_roles: tuple[str, ...] = Field(default=(), description=_REQUESTED_BY_ROLES)
+    on_behalf_of: str | None = Field(default=None, description=_ON_BEHALF_OF)
     reason: str
 
 

@@ -29,7 +29,9 @@ def migrate(settings: ServiceSettings, service_root: Path, consumer: Consumer | 
     from .bus import declare_topology
 
     asyncio.run(ensure_role_and_schema(settings.database_admin_url, settings.database_url, settings.db_schema))
-    command.upgrade(alembic_config(service_root, settings.database_url, settings.db_schema), "head")
+    cfg = alembic_config(service_root, settings.database_url, settings.db_schema)
+    cfg.attributes["settings"] = settings  # data migrations use these (e.g. PHI keys), not a second reading of env
+    command.upgrade(cfg, "head")
     consumers = [consumer] if consumer is not None else []
     asyncio.run(declare_topology(settings.amqp_admin_url or settings.amqp_url, consumers, settings.quorum_queues))
 

@@ -12,11 +12,13 @@ import httpx
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wiser_servicekit import messaging, metrics
 from wiser_servicekit.db import make_engine, make_sessionmaker
 from wiser_servicekit.health import health_router, standard_checks
 from wiser_servicekit.logs import setup_logging
+from wiser_servicekit.settings import DemoDataRefused, demo_data_allowed, refuse_demo_data
 from wiser_servicekit.telemetry import instrument_httpx, setup_telemetry
 
 from .adapters.services import Services
@@ -30,9 +32,16 @@ log = logging.getLogger("wiser.gateway")
 STATIC = Path(__file__).parent / "static"
 
 
+async def refuse_demo_users(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Outside dev, stop the start while demo users can still sign in."""
+    if not demo_data_allowed(settings.env):
+        found = await accounts.demo_users(sessions, {accounts.DEMO_PASSWORD, settings.demo_password})
+        refuse_demo_data(settings, [f"demo user {name}" for name in found])
+
+
 async def seed_demo_users(settings: Settings, sessions: object) -> None:
-    """One demo user per role, username = role, when WISER_ENV=dev (refused elsewhere by settings)."""
-    if settings.env != "dev":
+    """One demo user per role, username = role, when WISER_ENV=dev (refused elsewhere at start-up)."""
+    if not demo_data_allowed(settings.env):
         return
     async with sessions() as session, session.begin():  # type: ignore[operator]
         for role in ROLES:
@@ -55,6 +64,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            await refuse_demo_users(settings, sessions)
+        except DemoDataRefused:
+            await http.aclose()
+            await engine.dispose()
+            raise
         await seed_demo_users(settings, sessions)
         await broker.start()
         try:
@@ -71,8 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     st.services = Services(
         http,
         {"intake": settings.intake_url.rstrip("/"), "validation": settings.validation_url.rstrip("/")},
-        settings.identity_key,
-        settings.identity_issuer,
+        settings.signing_key(),
         settings.identity_ttl,
     )
     st.hub = hub

@@ -8,6 +8,8 @@ import getpass
 import sys
 from pathlib import Path
 
+from wiser_servicekit.settings import load_settings
+
 from .config import Settings
 
 SERVICE_ROOT = Path(__file__).resolve().parents[2]
@@ -38,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument("--name", required=True)
     create.add_argument("--role", action="append", required=True)
     args = parser.parse_args(argv)
-    settings = Settings()
+    settings = load_settings(Settings)
     if args.command == "migrate":
         from wiser_servicekit.migrate import migrate
 

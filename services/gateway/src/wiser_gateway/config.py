@@ -1,4 +1,7 @@
-"""Gateway settings (env prefix WISER_GATEWAY_; WISER_ENV, WISER_AMQP_URL, WISER_IDENTITY_KEY shared)."""
+"""Gateway settings (env prefix WISER_GATEWAY_; WISER_ENV, WISER_AMQP_URL, WISER_IDENTITY_PUBLIC_KEYS shared).
+
+Its WISER_GATEWAY_IDENTITY_PRIVATE_KEY is the one key that signs people's identity tokens.
+"""
 
 from __future__ import annotations
 
@@ -24,5 +27,6 @@ class Settings(ServiceSettings):
     signin_per_minute: int = 30
     # Secure cookies and HSTS: on whenever the request came over TLS, or always when this is set.
     force_https: bool = False
-    demo_password: str = "demo-password"  # noqa: S105 - demo users exist only when env=dev
+    # The demo users' password (WISER_ENV=dev only; outside dev, users still signing in with it stop the start).
+    demo_password: str = "demo-password"  # noqa: S105
     packets_page_size: int = 50

@@ -7,7 +7,7 @@ Revises: 0001
 import json
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
 
 from wiser_intake.config import Settings
 from wiser_servicekit.crypto import FieldCipher
@@ -19,7 +19,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    settings = Settings()
+    # The settings `migrate` was given (its PHI keys), else the environment's.
+    settings = context.config.attributes.get("settings") or Settings()
     cipher = FieldCipher(settings.phi_keys, settings.phi_index_key)
     bind = op.get_bind()
     op.add_column("packets", sa.Column("mbi_index", sa.String(length=64), nullable=True), schema="intake")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from wiser_servicekit.messaging import BUS_ACTIONS
+from wiser_servicekit.settings import load_settings
 
 from .config import Settings
 
@@ -95,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     dlq = sub.add_parser("dlq", help="parked messages, wiser.unrouted and parked outbox rows: list or replay")
     dlq.add_argument("action", choices=BUS_ACTIONS)
     args = parser.parse_args(argv)
-    settings = Settings()
+    settings = load_settings(Settings)
     if args.command == "migrate":
         _migrate(settings)
     elif args.command == "serve":

@@ -1,4 +1,5 @@
-"""Intake settings (env prefix WISER_INTAKE_; WISER_ENV is shared)."""
+"""Intake settings (env prefix WISER_INTAKE_; WISER_ENV, WISER_AMQP_URL, WISER_IDENTITY_PUBLIC_KEYS, WISER_PHI_*
+shared)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,10 @@ class Settings(ServiceSettings):
     housekeeping_interval: float = 30.0
     demo_partner_id: str = "demo-partner"
     demo_partner_secret: str = "demo-secret"  # noqa: S105 - only seeded when env=dev
+    # How long a person's command token keeps its authority, from when the gateway issued it: a command
+    # retried or replayed from the dead-letter queue later than this is refused.
+    command_token_max_age: int = 24 * 3600
 
-    def secret_values(self) -> list[str]:
-        return [self.identity_key, self.partner_token_key, *self.phi_keys.split(","), self.phi_index_key]
+    def secret_settings(self) -> dict[str, str]:
+        phi = {f"phi_keys[{i}]": k for i, k in enumerate(self.phi_keys.split(","))}
+        return {"partner_token_key": self.partner_token_key, **phi, "phi_index_key": self.phi_index_key}

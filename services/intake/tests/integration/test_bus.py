@@ -236,3 +236,72 @@ async def test_history_shows_which_packet_version_a_trigger_was_based_on(
     )
     detail = await wait_state(pid, "clinical_queue")
     assert [(h["transition"], h["based_on_version"]) for h in detail["history"]] == [("T1", None), ("T2", 2)]
+
+
+async def test_a_command_acts_only_for_the_person_in_its_bound_gateway_token(
+    client, partner, build_packet, bus, settings, ctx, wait_state, on_behalf
+) -> None:
+    from wiser_servicekit.identity import DEMO_PRIVATE_KEYS
+
+    pid = await submitted(client, partner, build_packet)
+    withdraw, revalidate = m.WithdrawPacket.TYPE, m.RevalidatePacket.TYPE
+
+    def command(token: str | None) -> m.WithdrawPacket:
+        return m.WithdrawPacket(
+            packet_id=pid,
+            producer="gateway",
+            requested_by="sup-1",
+            requested_by_roles=("supervisor",),
+            reason="duplicate",
+            on_behalf_of=token,
+        )
+
+    refused = [
+        command(None),
+        command("not-a-token"),
+        command(on_behalf(pid, withdraw, "ops_tier1", user="sup-1")),  # a person without the role
+        command(on_behalf(uuid.uuid4(), withdraw, "supervisor", user="sup-1")),  # another packet
+        command(on_behalf(pid, revalidate, "supervisor", user="sup-1")),  # another action
+        command(on_behalf(pid, withdraw, "supervisor", user="sup-1", key=DEMO_PRIVATE_KEYS["wiser-validation"])),
+    ]
+    async with BusProbe(settings.amqp_url, ("intake.transition.rejected",)) as probe:
+        for message in refused:
+            await bus.publish(message)
+        rejected = await probe.wait_for("intake.transition.rejected", pid, count=len(refused))
+    assert {r["code"] for r in rejected} == {"ROLE_FORBIDDEN"}
+    assert await history_count(ctx, pid) == 1
+    await bus.publish(command(on_behalf(pid, withdraw, "supervisor", user="sup-7")))
+    detail = await wait_state(pid, "closed")
+    last = detail["history"][-1]
+    assert (last["transition"], last["actor_id"]) == ("T19", "sup-7")
+
+
+async def test_a_command_replayed_after_its_token_expired_still_acts_within_the_maximum_age(
+    client, partner, build_packet, bus, wait_state
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from wiser_servicekit.identity import DEMO_PRIVATE_KEYS, issue_command_token
+
+    pid = await submitted(client, partner, build_packet)
+    asked = datetime.now(UTC) - timedelta(hours=3)
+    token = issue_command_token(
+        DEMO_PRIVATE_KEYS["wiser-gateway"],
+        "sup-1",
+        ["supervisor"],
+        pid,
+        m.WithdrawPacket.TYPE,
+        ttl=60,
+        now=asked.timestamp(),
+    )
+    await bus.publish(
+        m.WithdrawPacket(
+            packet_id=pid,
+            producer="gateway",
+            occurred_at=asked + timedelta(seconds=2),
+            requested_by="sup-1",
+            reason="duplicate",
+            on_behalf_of=token,
+        )
+    )
+    await wait_state(pid, "closed")

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from wiser_contracts import messages as m
+from wiser_servicekit.identity import DEMO_PRIVATE_KEYS, generate_keypair
 
 
 async def in_manual_review(client, partner, bus, wait_state, build_packet, **over: Any) -> str:
@@ -29,10 +30,24 @@ async def test_the_ops_api_wants_a_valid_identity_token(client, staff) -> None:
     assert (await client.get("/api/v1/ops/packets")).status_code == 401
     expired = await client.get("/api/v1/ops/packets", headers=staff("ops_tier1", ttl=-10))
     assert expired.status_code == 401 and expired.json()["code"] == "TOKEN_EXPIRED"
-    forged = await client.get("/api/v1/ops/packets", headers=staff("ops_tier1", key="another-key-" + "x" * 32))
+    forged = await client.get("/api/v1/ops/packets", headers=staff("ops_tier1", key=generate_keypair()[0]))
     assert forged.status_code == 401 and forged.json()["code"] == "TOKEN_INVALID"
     assert (await client.get("/api/v1/ops/packets", headers=staff())).status_code == 403
     assert (await client.get("/api/v1/ops/packets", headers=staff("ops_tier1"))).status_code == 200
+    assert (await client.get("/api/v1/ops/packets", headers=staff("supervisor"))).status_code == 200
+
+
+async def test_a_service_key_cannot_make_a_supervisor(client, staff, partner, build_packet) -> None:
+    pid = (await client.post("/api/v1/packets", json=build_packet(), headers=partner)).json()["packet_id"]
+    validation = DEMO_PRIVATE_KEYS["wiser-validation"]
+    as_supervisor = staff("supervisor", user="svc:validation", key=validation, issuer="wiser-validation")
+    r = await client.get("/api/v1/ops/packets", headers=as_supervisor)
+    assert r.status_code == 401 and r.json()["code"] == "TOKEN_INVALID"
+    as_gateway = staff("supervisor", key=validation)  # claims to be the gateway, signed by validation
+    assert (await client.get("/api/v1/ops/packets", headers=as_gateway)).status_code == 401
+    service = staff("service", user="svc:validation", key=validation, issuer="wiser-validation")
+    assert (await client.get("/api/v1/ops/packets", headers=service)).status_code == 403  # not staff
+    assert (await client.get(f"/api/v1/ops/packets/{pid}", headers=service)).status_code == 200  # may read one
 
 
 async def test_a_partner_token_does_not_open_the_ops_api(client, partner) -> None:

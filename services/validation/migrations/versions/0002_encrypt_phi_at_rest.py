@@ -5,7 +5,7 @@ Revises: 0001
 """
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
 
 from wiser_servicekit.crypto import FieldCipher
 from wiser_validation.config import Settings
@@ -17,7 +17,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    settings = Settings()
+    # The settings `migrate` was given (its PHI keys), else the environment's.
+    settings = context.config.attributes.get("settings") or Settings()
     cipher = FieldCipher(settings.phi_keys, settings.phi_index_key)
     bind = op.get_bind()
     op.add_column("packets_seen", sa.Column("mbi_index", sa.String(length=64), nullable=True), schema="validation")

@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     validation = Validation(
         sessions=sessions,
-        intake=IntakeClient(settings.intake_url, settings.identity_key, settings.identity_issuer, http),
+        intake=IntakeClient(settings.intake_url, settings.signing_key(), settings.identity_issuer, http),
         peers=peers,
         reference=ReferenceStore(sessions),
     )

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from wiser_servicekit.messaging import BUS_ACTIONS
+from wiser_servicekit.settings import load_settings
 
 from .config import Settings
 
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     dlq = sub.add_parser("dlq", help="parked messages, wiser.unrouted and parked outbox rows: list or replay")
     dlq.add_argument("action", choices=BUS_ACTIONS)
     args = parser.parse_args(argv)
-    settings = Settings()
+    settings = load_settings(Settings)
     if args.command == "migrate":
         from wiser_contracts import topology
         from wiser_servicekit.migrate import migrate

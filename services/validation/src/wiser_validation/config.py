@@ -1,4 +1,5 @@
-"""Validation settings (env prefix WISER_VALIDATION_; WISER_ENV, WISER_AMQP_URL, WISER_IDENTITY_KEY shared)."""
+"""Validation settings (env prefix WISER_VALIDATION_; WISER_ENV, WISER_AMQP_URL, WISER_IDENTITY_PUBLIC_KEYS, WISER_PHI_*
+shared)."""
 
 from __future__ import annotations
 
@@ -36,5 +37,6 @@ class Settings(ServiceSettings):
     # Extra reference files (a folder of versioned JSON files) loaded on top of the packaged ones.
     reference_dir: Path | None = None
 
-    def secret_values(self) -> list[str]:
-        return [self.identity_key, *self.phi_keys.split(","), self.phi_index_key]
+    def secret_settings(self) -> dict[str, str]:
+        phi = {f"phi_keys[{i}]": k for i, k in enumerate(self.phi_keys.split(","))}
+        return {**phi, "phi_index_key": self.phi_index_key}

@@ -1,13 +1,19 @@
-"""Calls to the services behind the gateway, each with a short-lived identity token of the signed-in user."""
+"""Calls to the services behind the gateway, each with a short-lived identity token of the signed-in user.
+
+The gateway's key signs these tokens (issuer wiser-gateway); no service holds it. A call that makes a service
+issue a command on the user's behalf also carries a command token bound to that packet and action.
+"""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from wiser_servicekit.identity import issue_identity_token
+from wiser_servicekit.identity import GATEWAY, ON_BEHALF_HEADER, issue_command_token, issue_identity_token
 
 from ..usecases.accounts import User
 
@@ -29,12 +35,20 @@ class Upstream:
 
 
 class Services:
-    def __init__(self, http: httpx.AsyncClient, urls: dict[str, str], identity_key: str, issuer: str, ttl: int) -> None:
-        self.http, self.urls, self.identity_key, self.issuer, self.ttl = http, urls, identity_key, issuer, ttl
+    def __init__(self, http: httpx.AsyncClient, urls: dict[str, str], signing_key: Ed25519PrivateKey, ttl: int) -> None:
+        self.http, self.urls, self.signing_key, self.ttl = http, urls, signing_key, ttl
 
-    def _headers(self, user: User, extra: dict[str, str] | None = None) -> dict[str, str]:
-        token = issue_identity_token(self.identity_key, str(user.id), user.roles, ttl=self.ttl, issuer=self.issuer)
-        return {"Authorization": f"Bearer {token}", **(extra or {})}
+    def _headers(
+        self, user: User, extra: dict[str, str] | None = None, command: tuple[uuid.UUID, str] | None = None
+    ) -> dict[str, str]:
+        token = issue_identity_token(self.signing_key, str(user.id), user.roles, ttl=self.ttl, issuer=GATEWAY)
+        headers = {"Authorization": f"Bearer {token}", **(extra or {})}
+        if command is not None:
+            packet_id, action = command
+            headers[ON_BEHALF_HEADER] = issue_command_token(
+                self.signing_key, str(user.id), user.roles, packet_id, action, ttl=self.ttl
+            )
+        return headers
 
     async def call(
         self,
@@ -46,10 +60,16 @@ class Services:
         params: Any = None,
         json: Any = None,
         headers: dict[str, str] | None = None,
+        command: tuple[uuid.UUID, str] | None = None,
     ) -> Upstream:
+        """Forward a request as `user`; `command` = (packet id, action) when it makes a command on their behalf."""
         try:
             r = await self.http.request(
-                method, self.urls[service] + path, params=params, json=json, headers=self._headers(user, headers)
+                method,
+                self.urls[service] + path,
+                params=params,
+                json=json,
+                headers=self._headers(user, headers, command),
             )
         except httpx.HTTPError:
             body = (

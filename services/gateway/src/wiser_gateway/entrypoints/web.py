@@ -14,6 +14,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 
+from wiser_contracts import messages as m
+
 from ..domain.auth import ADMINS, AUDITORS, CORRECTORS, DISMISSERS, ROLES, STAFF
 from ..usecases import accounts, audit
 from ..usecases.accounts import Session, SignInFailed
@@ -534,8 +536,12 @@ async def _packet_action(
     body: Any,
     notice: str,
     detail: dict[str, Any] | None = None,
+    command: str | None = None,
 ) -> Response:
-    """A change to a packet from a form: forward it with the user's identity, audit it, go back to the packet."""
+    """A change to a packet from a form: forward it with the user's identity, audit it, go back to the packet.
+
+    `command` names the bus command the service will issue on the user's behalf (bound token attached).
+    """
     session: Session = request.state.session
     audit_kw: dict[str, Any] = {
         "resource_type": "packet",
@@ -546,7 +552,9 @@ async def _packet_action(
     if not session.user.roles & roles:
         await audit_event(request, session, action, outcome="forbidden", **audit_kw)
         raise Forbidden()
-    up = await app_state(request).services.call(service, "POST", path, session.user, json=body)
+    up = await app_state(request).services.call(
+        service, "POST", path, session.user, json=body, command=(packet_id, command) if command else None
+    )
     await audit_event(request, session, action, outcome="ok" if up.ok else str(up.status), **audit_kw)
     if not up.ok:
         return _upstream_problem(up, request)
@@ -574,6 +582,7 @@ async def revalidate(request: Request, packet_id: uuid.UUID) -> Response:
         path=f"/api/v1/validation/packets/{packet_id}/rerun",
         body={"reason": reason},
         notice="revalidating",
+        command=m.RevalidatePacket.TYPE,
     )
 
 

@@ -6,6 +6,7 @@ import hashlib
 import re
 import secrets
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -78,6 +79,35 @@ async def upsert_user(session: AsyncSession, username: str, display_name: str, p
         .values(id=uuid.uuid4(), username=username, **values)
         .on_conflict_do_update(index_elements=[users.c.username], set_=values)
     )
+
+
+DEMO_PASSWORD = "demo-password"  # noqa: S105 - the demo users' password (dev only); found and refused elsewhere
+
+
+async def demo_users(
+    sessions: async_sessionmaker[AsyncSession], passwords: Iterable[str] = (DEMO_PASSWORD,)
+) -> list[str]:
+    """Active demo users: named after a role, marked "(demo)" or still signing in with a demo password."""
+    async with sessions() as session:
+        rows = (
+            await session.execute(
+                select(users.c.username, users.c.display_name, users.c.password_hash).where(
+                    users.c.username.in_(ROLES), users.c.active.is_(True)
+                )
+            )
+        ).all()
+    found = []
+    for row in rows:
+        if row.display_name.endswith("(demo)") or any(_matches(row.password_hash, p) for p in passwords):
+            found.append(row.username)
+    return sorted(found)
+
+
+def _matches(password_hash: str, password: str) -> bool:
+    try:
+        return hasher.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
 
 
 async def create_user(session: AsyncSession, username: str, display_name: str, password: str, roles: list[str]) -> User:

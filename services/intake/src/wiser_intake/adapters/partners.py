@@ -132,6 +132,16 @@ async def upsert_partner(
     )
 
 
+async def active_partners(session: AsyncSession, client_ids: set[str]) -> list[str]:
+    """Which of these partner clients exist and are active (the start-up check for the demo partner)."""
+    rows = await session.scalars(
+        select(partner_clients.c.client_id).where(
+            partner_clients.c.client_id.in_(sorted(client_ids)), partner_clients.c.active.is_(True)
+        )
+    )
+    return sorted(rows)
+
+
 async def add_api_key(session: AsyncSession, client_id: str, label: str) -> str:
     key = "wsk_" + secrets.token_urlsafe(32)
     await session.execute(api_keys.insert().values(key_hash=hash_api_key(key), client_id=client_id, label=label))

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select, update
 from starlette.datastructures import UploadFile
 
-from wiser_servicekit.identity import Identity, identity_dependency, issue_identity_token, require_roles
+from wiser_servicekit.identity import Identity, identity_dependency, issue_service_token, require_roles
 from wiser_servicekit.problems import Problem, validation_errors
 from wiser_servicekit.telemetry import tag_packet
 
@@ -397,9 +397,8 @@ async def get_letter(request: Request, packet_id: uuid.UUID, letter_id: uuid.UUI
     view = await uc.get_for_partner(ctx, partner.client_id, packet_id)
     if not any(lt["letter_id"] == str(letter_id) for lt in view["letters"]):
         raise Problem(404, "Not found", "No such letter for this packet.", code="LETTER_NOT_FOUND")
-    token = issue_identity_token(
-        ctx.settings.identity_key, f"partner:{partner.client_id}", ["auditor"], issuer=ctx.settings.identity_issuer
-    )
+    # Intake asks for the PDF in its own name (the service role); the partner's access was checked above.
+    token = issue_service_token(ctx.settings.signing_key(), ctx.settings.identity_issuer)
     try:
         async with httpx.AsyncClient(base_url=ctx.settings.letters_url, timeout=10) as client:
             r = await client.get(f"/api/v1/letters/{letter_id}/pdf", headers={"Authorization": f"Bearer {token}"})
@@ -504,8 +503,7 @@ async def delete_webhook(request: Request, webhook_id: uuid.UUID, partner: Partn
 
 
 def _identity(request: Request) -> Identity:
-    settings = ctx_of(request).settings
-    return identity_dependency(lambda: settings.identity_key, settings.identity_issuer)(request)
+    return identity_dependency(ctx_of(request).settings.identity_verifier)(request)
 
 
 IdentityDep = Annotated[Identity, Depends(_identity)]

@@ -17,6 +17,7 @@ from ..adapters.tables import inbox, packets
 from ..domain import state_machine as sm
 from ..usecases.context import Intake
 from ..usecases.transitions import Applied, Early, apply_bus_trigger, assign_utn
+from .on_behalf import command_actor
 
 log = logging.getLogger("wiser.intake.messaging")
 
@@ -48,12 +49,12 @@ def trigger_for(message: m.Message) -> sm.Trigger:
     elif isinstance(message, m.DeliveryFailed):
         reason = f"{message.channel}: {message.error}"
     elif isinstance(message, m.RetryDelivery):
-        actor = m.Actor(type=m.ActorType.USER, id=message.requested_by, roles=message.requested_by_roles)
+        actor = command_actor(message)  # the person in its on_behalf_of token, never requested_by_roles
     elif isinstance(message, m.RevalidatePacket):
-        actor = m.Actor(type=m.ActorType.USER, id=message.requested_by, roles=message.requested_by_roles)
+        actor = command_actor(message)
         reason = message.reason
     elif isinstance(message, m.WithdrawPacket):
-        actor = m.Actor(type=m.ActorType.USER, id=message.requested_by, roles=message.requested_by_roles)
+        actor = command_actor(message)
         reason = message.reason
     return sm.Trigger(kind=message.type, actor=actor, at=message.occurred_at, message=message, reason=reason)
 

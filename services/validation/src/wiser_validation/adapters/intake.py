@@ -1,4 +1,4 @@
-"""Read-only look-ups of a packet from intake (its owner), with a short-lived service identity."""
+"""Read-only look-ups of a packet from intake (its owner), with a short-lived service identity (its own key)."""
 
 from __future__ import annotations
 
@@ -6,16 +6,17 @@ import uuid
 from typing import Any
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from wiser_servicekit.identity import issue_identity_token
+from wiser_servicekit.identity import issue_service_token
 
 
 class IntakeClient:
-    def __init__(self, base_url: str, identity_key: str, issuer: str, http: httpx.AsyncClient) -> None:
-        self.base_url, self.identity_key, self.issuer, self.http = base_url.rstrip("/"), identity_key, issuer, http
+    def __init__(self, base_url: str, signing_key: Ed25519PrivateKey, issuer: str, http: httpx.AsyncClient) -> None:
+        self.base_url, self.signing_key, self.issuer, self.http = base_url.rstrip("/"), signing_key, issuer, http
 
     async def packet(self, packet_id: uuid.UUID) -> dict[str, Any]:
-        token = issue_identity_token(self.identity_key, "svc:validation", ["service"], ttl=60, issuer=self.issuer)
+        token = issue_service_token(self.signing_key, self.issuer, ttl=60)
         r = await self.http.get(
             f"{self.base_url}/api/v1/ops/packets/{packet_id}", headers={"Authorization": f"Bearer {token}"}, timeout=10
         )

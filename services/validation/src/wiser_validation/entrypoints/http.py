@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Header, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from wiser_contracts import messages as m
-from wiser_servicekit.identity import Identity, identity_dependency, require_roles
+from wiser_servicekit.identity import (
+    LEEWAY,
+    ON_BEHALF_HEADER,
+    CommandTokenRefused,
+    Identity,
+    identity_dependency,
+    require_roles,
+)
 from wiser_servicekit.outbox import add_to_outbox
 from wiser_servicekit.problems import Problem
 from wiser_servicekit.telemetry import tag_packet
@@ -29,7 +36,28 @@ def validation_of(request: Request) -> Validation:
 
 def _identity(request: Request) -> Identity:
     settings = request.app.state.settings
-    return identity_dependency(lambda: settings.identity_key, settings.identity_issuer)(request)
+    return identity_dependency(settings.identity_verifier)(request)
+
+
+def _on_behalf(request: Request, identity: Identity, token: str | None, packet_id: uuid.UUID, action: str) -> str:
+    """The caller's command token for `action` on this packet, checked now; 403 unless it is theirs and bound so."""
+    if not token:
+        raise Problem(
+            403,
+            "Command token required",
+            f"Send the gateway's token for this action in {ON_BEHALF_HEADER}.",
+            code="ON_BEHALF_REQUIRED",
+        )
+    now = datetime.now(UTC)
+    try:
+        person = request.app.state.settings.identity_verifier().command(
+            token, packet_id=packet_id, action=action, issued_at=now, max_age=600, now=now.timestamp(), skew=LEEWAY
+        )
+    except CommandTokenRefused as e:
+        raise Problem(403, "Invalid command token", e.reason, code="ON_BEHALF_INVALID") from e
+    if person.user_id != identity.user_id:
+        raise Problem(403, "Invalid command token", "It names someone else.", code="ON_BEHALF_INVALID")
+    return token
 
 
 IdentityDep = Annotated[Identity, Depends(_identity)]
@@ -56,15 +84,23 @@ class RerunIn(BaseModel):
     status_code=202,
     summary="Validate a packet in manual review again (e.g. after PEER_UNAVAILABLE)",
 )
-async def rerun(request: Request, packet_id: uuid.UUID, body: RerunIn, identity: IdentityDep) -> dict[str, Any]:
+async def rerun(
+    request: Request,
+    packet_id: uuid.UUID,
+    body: RerunIn,
+    identity: IdentityDep,
+    on_behalf_of: Annotated[str | None, Header(alias=ON_BEHALF_HEADER)] = None,
+) -> dict[str, Any]:
+    """Intake acts on the command only for the person in its gateway-signed, bound `on_behalf_of` token."""
     require_roles(identity, RERUNNERS)
     tag_packet(packet_id)
+    token = _on_behalf(request, identity, on_behalf_of, packet_id, m.RevalidatePacket.TYPE)
     v = validation_of(request)
     command = m.RevalidatePacket(
         packet_id=packet_id,
         producer="validation",
         requested_by=identity.user_id,
-        requested_by_roles=tuple(sorted(identity.roles)),
+        on_behalf_of=token,
         reason=body.reason,
     )
     async with v.sessions() as session, session.begin():
