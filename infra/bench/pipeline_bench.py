@@ -169,7 +169,7 @@ class Mix:
             if i % 2:
                 return Item(kind, "no document", self.body(ben, prac, service), False)
             body = self.body(ben, prac, service)
-            body["beneficiary"]["first_name"] = ben["first_name"][:-1] + "x"  # HETS: name does not match
+            body["beneficiary"]["first_name"] = ben["first_name"] + "e"  # HETS: name does not match
             return Item(kind, "misspelt name", body, True)
         # Dismissed: a beneficiary outside Original Medicare, an exempt or unenrolled practitioner, or a
         # code of another CMS program.
@@ -642,7 +642,8 @@ def start_profiles(args: argparse.Namespace, run_pid: int, seconds: float) -> li
     }
     spies = []
     for name, pid in roots.items():
-        cmd = [spy, "record", "--pid", str(pid), "--subprocesses", "--format", "raw", "--nolineno"]
+        # --gil: only the thread holding the GIL is sampled, so waiting in the event loop does not count.
+        cmd = [spy, "record", "--pid", str(pid), "--subprocesses", "--gil", "--format", "raw", "--nolineno"]
         cmd += ["--rate", "100", "--duration", str(int(seconds)), "--output", str(out / f"{name}.txt")]
         spies.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # noqa: S603
     return spies
