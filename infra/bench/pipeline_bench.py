@@ -562,8 +562,9 @@ class Bench:
         phase.packets = len(ids & self.bus.left.keys())
         if len(ids) > phase.packets:
             phase.notes.append(
-                f"{len(ids) - phase.packets} packets still in `validating` after the drain limit "
-                f"({self.args.drain_timeout:.0f} s): percentiles marked (open) fall beyond it"
+                f"{len(ids) - phase.packets} packets were still in `validating` when the CPU window closed "
+                f"(drain limit {self.args.drain_timeout:.0f} s): the CPU figures leave them out; their times "
+                "count if they left before the end of the bench, else the percentiles say (open)"
             )
 
     async def fixed_rate(self, session: aiohttp.ClientSession, rate: float, profile: bool) -> Phase:
@@ -743,7 +744,7 @@ def report(phases: list[Phase], idle: Phase | None, bus: Bus, mix: Mix) -> None:
         leave = [bus.left[s.packet_id].occurred - p.wall(s.scheduled) for s in ok if s.packet_id in bus.left]  # type: ignore[index]
         http = [s.latency for s in ok if s.latency is not None]
         span = max((s.answered for s in ok), default=p.t0) - p.t0
-        statuses = Counter(s.status for s in p.sent if not s.packet_id)
+        statuses = Counter("no answer in 30 s" if s.status < 0 else s.status for s in p.sent if not s.packet_id)
         print(
             f"{p.name}: {len(p.sent)} sent, {len(ok)} accepted in {span:.1f} s ({len(ok) / span if span else 0:.1f}/s)"
             + (f", refused/failed {dict(statuses)}" if statuses else "")
