@@ -14,7 +14,8 @@ UV_VERSION := 0.13.9
 help:
 	@echo "make run     start every service, the local S3 and demo data (Ctrl-C stops all)"
 	@echo "make test    unit, integration and e2e tests against real PostgreSQL, RabbitMQ and S3"
-	@echo "make bench   load figures against a running system (make run first)"
+	@echo "make bench   load figures against a running system (make run first;"
+	@echo "             PIPELINE_BENCH_ARGS=--quick for a short pipeline run)"
 	@echo "make docs    regenerate the AsyncAPI document and JSON Schemas"
 	@echo "make lint    ruff and mypy"
 
@@ -49,6 +50,7 @@ bench: install
 	$(PY) infra/bench/submit_bench.py
 	$(PY) infra/bench/list_bench.py
 	cd infra/bench && ../../$(PY) validation_bench.py
+	$(PY) infra/bench/pipeline_bench.py $(PIPELINE_BENCH_ARGS)
 
 docs: install
 	$(PY) -m wiser_contracts.schemas write
