@@ -264,7 +264,7 @@ async def test_a_command_acts_only_for_the_person_in_its_bound_gateway_token(
         command(on_behalf(pid, revalidate, "supervisor", user="sup-1")),  # another action
         command(on_behalf(pid, withdraw, "supervisor", user="sup-1", key=DEMO_PRIVATE_KEYS["wiser-validation"])),
     ]
-    async with BusProbe(settings.amqp_url, ("intake.transition.rejected",)) as probe:
+    async with BusProbe(settings.amqp_admin_url, ("intake.transition.rejected",)) as probe:
         for message in refused:
             await bus.publish(message)
         rejected = await probe.wait_for("intake.transition.rejected", pid, count=len(refused))
