@@ -84,7 +84,7 @@ class ServiceSettings(BaseSettings):
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/wiser"
     # Used by `migrate` only: creates the service's role and schema, then runs Alembic.
     database_admin_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/wiser"
-    db_pool_size: int = 10
+    db_pool_size: int = 16
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     quorum_queues: bool = True
     outbox_relay_enabled: bool = True

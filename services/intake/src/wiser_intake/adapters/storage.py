@@ -9,6 +9,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+SINGLE_PUT_LIMIT = 16 * 1024 * 1024
+
 
 class DocumentStore:
     def __init__(
@@ -48,7 +50,16 @@ class DocumentStore:
         extra: dict[str, Any] = {"ContentType": content_type, "Metadata": {"sha256": sha256_hex}}
         if self.sse:
             extra["ServerSideEncryption"] = self.sse
-        await asyncio.to_thread(self._client.upload_fileobj, fileobj, self.bucket, key, ExtraArgs=extra)
+        fileobj.seek(0, 2)
+        size = fileobj.tell()
+        fileobj.seek(0)
+        if size <= SINGLE_PUT_LIMIT:
+            # One request: the transfer manager's thread pool per upload costs more than the upload itself.
+            await asyncio.to_thread(
+                self._client.put_object, Bucket=self.bucket, Key=key, Body=fileobj, ContentLength=size, **extra
+            )
+        else:
+            await asyncio.to_thread(self._client.upload_fileobj, fileobj, self.bucket, key, ExtraArgs=extra)
 
     async def get(self, key: str) -> bytes:
         def _get() -> bytes:
