@@ -74,9 +74,13 @@ async def test_an_event_from_the_wrong_service_is_parked_and_changes_nothing(
     pid = await submitted(client, partner, build_packet)
     before = await parked_count(settings.amqp_admin_url, topology.INTAKE)
     forged = m.PacketValidated(packet_id=pid, producer="validation", run=1, outcome="passed")
-    # Clinical's broker user may only publish clinical.* on wiser.events: the broker refuses it.
+    # A service's broker user may only publish its own routing keys on wiser.events: the broker refuses these.
     with pytest.raises(Exception):  # noqa: B017 - the channel is closed with ACCESS_REFUSED
         await bus.publish(forged, as_service="clinical")
+    with pytest.raises(Exception):  # noqa: B017
+        await bus.publish(
+            m.ReviewAssigned(packet_id=pid, producer="clinical", reviewer_id="n1"), as_service="validation"
+        )
     # An admin (or anyone allowed to write) publishing without validation's user_id: intake parks it.
     admin = Publisher(settings.amqp_admin_url, "not-validation")
     try:
