@@ -261,3 +261,37 @@ async def test_partitions_spread_over_live_replicas_and_a_dead_ones_move_on(worl
     await b.rebalance()
     assert b.consumer.held == {0, 1, 2, 3}
     await b.stop()
+
+
+async def test_a_message_queued_behind_an_early_one_may_itself_be_early(world) -> None:
+    pid = uuid.uuid4()
+    letter = uuid.uuid4()
+    drafted = m.LetterDrafted(packet_id=pid, producer="letters", letter_id=letter, kind="affirmation")
+    approved = m.LetterApproved(packet_id=pid, producer="letters", letter_id=letter, approved_by="u1")
+    assigned = m.ReviewAssigned(packet_id=pid, producer="clinical", reviewer_id="n1")
+    released = m.ReviewReleased(packet_id=pid, producer="clinical", reviewer_id="n1")
+    applied: list[str] = []
+    needs = {"drafted": "assigned", "approved": "released"}
+
+    async def handle(msg: Any) -> None:
+        name = {m.LetterDrafted: "drafted", m.LetterApproved: "approved"}.get(type(msg)) or (
+            "assigned" if isinstance(msg, m.ReviewAssigned) else "released"
+        )
+        if name in needs and needs[name] not in applied:
+            raise Defer("not yet")
+        applied.append(name)
+
+    handlers = {cls.TYPE: handle for cls in (m.LetterDrafted, m.LetterApproved, m.ReviewAssigned, m.ReviewReleased)}
+    consumer = await _consume(
+        world,
+        handlers,
+        [("letters", drafted), ("letters", approved), ("clinical", assigned), ("clinical", released)],
+    )
+    try:
+        await eventually(lambda: asyncio.sleep(0, len(applied) == 4))
+    finally:
+        await consumer.stop()
+    assert applied.index("drafted") < applied.index("approved")
+    assert applied.index("assigned") < applied.index("drafted") and applied.index("released") < applied.index(
+        "approved"
+    )

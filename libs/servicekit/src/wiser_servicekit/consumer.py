@@ -251,7 +251,8 @@ class PartitionedConsumer:
                     continue
                 if await self._process(item) == _DEFERRED:
                     item.defers += 1
-                    assert item.deferred_since is not None
+                    if item.deferred_since is None:  # it waited behind its producer's earlier message until now
+                        item.deferred_since = time.monotonic()
                     if time.monotonic() - item.deferred_since >= self.defer_budget:
                         waiting.popleft()
                         await self._finish(item, park=f"still not applicable after {self.defer_budget:.0f}s")

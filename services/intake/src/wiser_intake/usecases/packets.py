@@ -98,9 +98,10 @@ def _packet_columns(p: PacketIn) -> dict[str, Any]:
     }
 
 
-async def _write_lines(session: AsyncSession, packet_id: uuid.UUID, p: PacketIn) -> None:
-    await session.execute(delete(service_lines).where(service_lines.c.packet_id == packet_id))
-    await session.execute(delete(diagnoses).where(diagnoses.c.packet_id == packet_id))
+async def _write_lines(session: AsyncSession, packet_id: uuid.UUID, p: PacketIn, *, replace: bool = True) -> None:
+    if replace:  # a correction rewrites the lines; a new packet has none yet
+        await session.execute(delete(service_lines).where(service_lines.c.packet_id == packet_id))
+        await session.execute(delete(diagnoses).where(diagnoses.c.packet_id == packet_id))
     await session.execute(
         service_lines.insert(),
         [
@@ -196,7 +197,7 @@ async def submit_packet(
                     **_packet_columns(packet),
                 )
             )
-            await _write_lines(session, packet_id, packet)
+            await _write_lines(session, packet_id, packet, replace=False)
             if docs:
                 await session.execute(
                     documents.insert(),
