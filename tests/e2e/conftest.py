@@ -105,6 +105,10 @@ def system_env(infra: Infra) -> dict[str, str]:
             **{f"WISER_{service.upper()}_IDENTITY_PRIVATE_KEY": key for service, key in PRIVATE_KEYS.items()},
             "WISER_FIXTURES_DIR": str(FIXTURES),
             "WISER_INTAKE_LOG_LEVEL": "INFO",
+            # Several systems of this session (and their replicas) share one PostgreSQL's 100 connections.
+            "WISER_INTAKE_DB_POOL_SIZE": "6",
+            "WISER_VALIDATION_DB_POOL_SIZE": "6",
+            "WISER_GATEWAY_DB_POOL_SIZE": "6",
         }
     )
     return env
