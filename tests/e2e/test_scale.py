@@ -19,7 +19,7 @@ import sys
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -29,7 +29,8 @@ import pytest
 from wiser_contracts import messages as m
 from wiser_servicekit.testing import BusProbe, Infra, Producers, free_port
 
-from .conftest import FIXTURES, ROOT, FullSystem, stop, system_env, validation_env
+from .conftest import ROOT, FullSystem, stop, system_env, validation_env
+from .test_validation import BENS, PROV, packet
 
 PACKETS = int(os.environ.get("WISER_SCALE_PACKETS", "1000"))
 REPLICAS = 3
@@ -85,12 +86,11 @@ def scale(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sc
 
 def _packets(n: int) -> list[dict[str, Any]]:
     """Clean packets from the fixtures, spread over beneficiaries, practitioners and services."""
-    bens = json.loads((FIXTURES / "beneficiaries.json").read_text())["beneficiaries"]
-    prov = json.loads((FIXTURES / "providers.json").read_text())
-    facs = {f["state"]: f for f in prov["facilities"]}
+    bens = list(BENS)
+    facs = {f["state"] for f in PROV["facilities"]}
     pracs = [
-        p
-        for p in prov["practitioners"]
+        p["last_name"]
+        for p in PROV["practitioners"]
         if p["state"] in facs
         and p["provider_type"] in ("MD", "DO")
         and p["pecos"] == "enrolled"
@@ -101,45 +101,11 @@ def _packets(n: int) -> list[dict[str, Any]]:
     codes = [("64581", "N39.41"), ("29877", "M17.11"), ("64605", "G50.0"), ("33276", "G47.31"), ("63655", "M54.16")]
     out = []
     for i in range(n):
-        b = bens[i % len(bens)]
         code, dx = codes[(i // len(bens)) % len(codes)]
-        p = pracs[(i // (len(bens) * len(codes))) % len(pracs)]
-        f = facs[p["state"]]
-        out.append(
-            {
-                "external_ref": f"SCALE-{i}",
-                "submission_type": "initial",
-                "review_type": "standard",
-                "state": f["state"],
-                "place_of_service": f["place_of_service"],
-                "type_of_bill": "131",
-                "beneficiary": {
-                    "mbi": b["mbi"],
-                    "first_name": b["first_name"],
-                    "last_name": b["last_name"],
-                    "date_of_birth": b["date_of_birth"],
-                    "gender": b["gender"],
-                    "address": {"line1": "1 Main St", "city": "Town", "state": b["state"], "zip": "07102"},
-                },
-                "practitioner": {
-                    "npi": p["npi"],
-                    "ptan": p["ptan"],
-                    "first_name": p["first_name"],
-                    "last_name": p["last_name"],
-                },
-                "facility": {"name": f["name"], "npi": f["npi"], "ccn": f["ccn"]},
-                "requester": {"name": "Desk", "phone": "+12015550101", "fax": "+12015550100", "email": "a@example.org"},
-                "services": [
-                    {
-                        "code": code,
-                        "units": 1,
-                        "modifiers": [],
-                        "date_of_service": (date.today() + timedelta(days=20 + i % 30)).isoformat(),
-                    }
-                ],
-                "diagnosis_codes": [dx],
-            }
-        )
+        prac = pracs[(i // (len(bens) * len(codes))) % len(pracs)]
+        body = packet(bens[i % len(bens)], prac, code=code, dx=dx, dos_days=20 + i % 30)
+        body["external_ref"] = f"SCALE-{i}"
+        out.append(body)
     return out
 
 
