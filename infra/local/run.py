@@ -102,7 +102,8 @@ def ensure_database() -> None:
         raise SystemExit(2)
 
 
-VHOST = os.environ.get("WISER_BROKER_VHOST", "wiser")
+# Our own vhost when we can make it (rabbitmqctl here); compose's broker has its users on "/" (infra/rabbitmq).
+VHOST = os.environ.get("WISER_BROKER_VHOST") or ("wiser" if shutil.which("rabbitmqctl") else "/")
 ADMIN_AMQP = os.environ.get("WISER_AMQP_ADMIN_URL", f"amqp://guest:guest@127.0.0.1:5672/{VHOST}")
 
 
@@ -114,7 +115,7 @@ def rabbitmqctl(*args: str) -> bool:
 def ensure_broker() -> None:
     """Our own vhost (fresh each run, like the database), the consistent-hash plugin, a user per service."""
     if not shutil.which("rabbitmqctl"):
-        print("rabbitmqctl not found: create the vhost and users with `python -m wiser_servicekit.broker_users`")
+        print("rabbitmqctl not found: using the broker's own users (infra/rabbitmq/definitions.dev.json) on '/'")
         return
     if os.environ.get("WISER_KEEP_DATA") != "1":
         rabbitmqctl("delete_vhost", VHOST)
