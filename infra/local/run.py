@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from urllib.parse import quote
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -104,7 +105,7 @@ def ensure_database() -> None:
 
 # Our own vhost when we can make it (rabbitmqctl here); compose's broker has its users on "/" (infra/rabbitmq).
 VHOST = os.environ.get("WISER_BROKER_VHOST") or ("wiser" if shutil.which("rabbitmqctl") else "/")
-ADMIN_AMQP = os.environ.get("WISER_AMQP_ADMIN_URL", f"amqp://guest:guest@127.0.0.1:5672/{VHOST}")
+ADMIN_AMQP = os.environ.get("WISER_AMQP_ADMIN_URL", f"amqp://guest:guest@127.0.0.1:5672/{quote(VHOST, safe='')}")
 
 
 def rabbitmqctl(*args: str) -> bool:
@@ -131,7 +132,9 @@ def env_for(name: str) -> dict[str, str]:
     up = name.upper()
     env.setdefault("WISER_ENV", "dev")
     env.setdefault("WISER_AMQP_ADMIN_URL", ADMIN_AMQP)
-    env.setdefault(f"WISER_{up}_AMQP_URL", f"amqp://{user_for(name)}:{DEV_PASSWORD}@127.0.0.1:5672/{VHOST}")
+    env.setdefault(
+        f"WISER_{up}_AMQP_URL", f"amqp://{user_for(name)}:{DEV_PASSWORD}@127.0.0.1:5672/{quote(VHOST, safe='')}"
+    )
     env.setdefault(f"WISER_{up}_DATABASE_URL", f"postgresql+asyncpg://wiser_{name}@127.0.0.1:5432/{DB_NAME}")
     env.setdefault(f"WISER_{up}_DATABASE_ADMIN_URL", f"postgresql+asyncpg://postgres@127.0.0.1:5432/{DB_NAME}")
     env.setdefault(f"WISER_{up}_S3_ENDPOINT_URL", f"http://127.0.0.1:{S3_PORT}")
