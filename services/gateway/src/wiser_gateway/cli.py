@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import sys
 from pathlib import Path
 
-from wiser_servicekit.settings import load_settings
+from wiser_servicekit.cli import Command, ServiceCli
 
 from .config import Settings
 
@@ -30,33 +29,26 @@ async def _create_user(settings: Settings, username: str, name: str, roles: list
     print(f"created {username}")
 
 
+def _create_user_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("username")
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--role", action="append", required=True)
+
+
+async def _create(settings: Settings, args: argparse.Namespace) -> None:
+    await _create_user(settings, args.username, args.name, args.role)
+
+
+CLI = ServiceCli(
+    "gateway",
+    Settings,
+    SERVICE_ROOT,
+    extra={"create-user": Command("create a user (asks for the password)", _create, _create_user_arguments)},
+)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m wiser_gateway")
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("migrate", help="create the gateway role and schema, apply migrations")
-    sub.add_parser("serve", help="serve the dashboards")
-    create = sub.add_parser("create-user", help="create a user (asks for the password)")
-    create.add_argument("username")
-    create.add_argument("--name", required=True)
-    create.add_argument("--role", action="append", required=True)
-    args = parser.parse_args(argv)
-    settings = load_settings(Settings)
-    if args.command == "migrate":
-        from wiser_servicekit.migrate import migrate
-
-        migrate(settings, SERVICE_ROOT)
-        print("gateway: migrated")
-    elif args.command == "serve":
-        import uvicorn
-
-        from .bootstrap import create_app
-
-        uvicorn.run(
-            create_app(settings), host=settings.http_host, port=settings.http_port, log_config=None, proxy_headers=False
-        )
-    else:
-        asyncio.run(_create_user(settings, args.username, args.name, args.role))
-    return 0
+    return CLI.main(argv)
 
 
 if __name__ == "__main__":

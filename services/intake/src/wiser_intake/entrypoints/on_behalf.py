@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TypeAlias
 
 from wiser_contracts import messages as m
 from wiser_servicekit.identity import CommandTokenRefused, Identity, IdentityVerifier
 
 log = logging.getLogger("wiser.intake.on_behalf")
 
-OnBehalfCommand = m.WithdrawPacket | m.RevalidatePacket | m.RetryDelivery
+OnBehalfCommand: TypeAlias = m.WithdrawPacket | m.RevalidatePacket | m.RetryDelivery
 NOBODY = m.Actor(type=m.ActorType.USER, id="unverified", roles=())
 
 
