@@ -90,7 +90,3 @@ def span_from(headers: Mapping[str, Any] | None, name: str, kind: trace.SpanKind
                 span.set_attribute(k, str(v))
         yield span
 
-
-def current_trace_id() -> str | None:
-    ctx = trace.get_current_span().get_span_context()
-    return format(ctx.trace_id, "032x") if ctx.is_valid else None
