@@ -28,12 +28,14 @@ from typing import Any
 
 import aiohttp
 
+from wiser_servicekit.fixtures import fixtures_dir
+
 INTAKE = os.environ.get("WISER_INTAKE_URL", "http://127.0.0.1:8001")
 SECONDS = float(os.environ.get("WISER_BENCH_SECONDS", "10"))
 CLIENTS = int(os.environ.get("WISER_BENCH_CLIENTS", "100"))
 RATE = float(os.environ.get("WISER_BENCH_RATE", "300"))
 ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = Path(os.environ.get("WISER_FIXTURES_DIR", ROOT.parent / "shared" / "fixtures"))
+FIXTURES = fixtures_dir()
 
 
 @dataclass

@@ -21,10 +21,12 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import quote
 
+from wiser_servicekit.fixtures import fixtures_dir
+
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
 RUN_DIR = ROOT / ".run"
-FIXTURES = Path(os.environ.get("WISER_FIXTURES_DIR", ROOT.parent / "shared" / "fixtures"))
+FIXTURES = fixtures_dir()
 
 PG = ("127.0.0.1", 5432)
 MQ = ("127.0.0.1", 5672)

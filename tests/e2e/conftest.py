@@ -21,11 +21,12 @@ from typing import Any
 import httpx
 import pytest
 
+from wiser_servicekit.fixtures import fixtures_dir
 from wiser_servicekit.identity import format_public_keys, generate_keypair, issue_command_token, issue_identity_token
 from wiser_servicekit.testing import Infra, Producers, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = Path(os.environ.get("WISER_FIXTURES_DIR", ROOT.parent / "shared" / "fixtures"))
+FIXTURES = fixtures_dir()
 # This run's own identity keys (not the demo ones), configured the way a deployment configures them.
 KEYPAIRS = {service: generate_keypair() for service in ("gateway", "intake", "validation")}
 PRIVATE_KEYS = {service: private for service, (private, _) in KEYPAIRS.items()}

@@ -387,12 +387,11 @@ async def test_a_determination_is_reported_to_the_partner(system, api, producer,
 
 def _packet() -> dict[str, Any]:
     import json
-    import os
     from datetime import date, timedelta
-    from pathlib import Path
 
-    root = Path(__file__).resolve().parents[2]
-    fixtures = Path(os.environ.get("WISER_FIXTURES_DIR", root.parent / "shared" / "fixtures"))
+    from wiser_servicekit.fixtures import fixtures_dir
+
+    fixtures = fixtures_dir()
     ben = next(
         b
         for b in json.loads((fixtures / "beneficiaries.json").read_text())["beneficiaries"]

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import uuid
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,8 +17,8 @@ import pytest
 
 from wiser_servicekit.identity import ON_BEHALF_HEADER
 
-ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = Path(os.environ.get("WISER_FIXTURES_DIR", ROOT.parent / "shared" / "fixtures"))
+from .conftest import FIXTURES
+
 BENS = {b["last_name"]: b for b in json.loads((FIXTURES / "beneficiaries.json").read_text())["beneficiaries"]}
 PROV = json.loads((FIXTURES / "providers.json").read_text())
 PRACS = {p["last_name"]: p for p in PROV["practitioners"]}

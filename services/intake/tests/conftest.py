@@ -7,7 +7,6 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,11 +16,12 @@ from wiser_intake.adapters.partners import upsert_partner
 from wiser_intake.bootstrap import create_app
 from wiser_intake.cli import SERVICE_ROOT
 from wiser_intake.config import Settings
+from wiser_servicekit.fixtures import fixtures_dir
 from wiser_servicekit.identity import DEMO_PRIVATE_KEYS, GATEWAY, issue_command_token, issue_identity_token
 from wiser_servicekit.migrate import migrate
 from wiser_servicekit.testing import Infra
 
-FIXTURES = Path(__file__).resolve().parents[4] / "shared" / "fixtures"
+FIXTURES = fixtures_dir()
 
 
 def intake_settings(infra: Infra, **over: Any) -> Settings:

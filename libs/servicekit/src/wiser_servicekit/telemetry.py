@@ -89,4 +89,3 @@ def span_from(headers: Mapping[str, Any] | None, name: str, kind: trace.SpanKind
             if v is not None:
                 span.set_attribute(k, str(v))
         yield span
-

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 from wiser_contracts import topology
 from wiser_servicekit.cli import Command, ServiceCli
+from wiser_servicekit.fixtures import fixtures_dir
 
 from .config import Settings
 
@@ -48,7 +48,7 @@ def _seed_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fixtures",
         type=Path,
-        default=Path(os.environ.get("WISER_FIXTURES_DIR", SERVICE_ROOT.parents[2] / "shared" / "fixtures")),
+        default=fixtures_dir(),
     )
 
 

@@ -6,15 +6,15 @@ import copy
 import json
 from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from wiser_servicekit.fixtures import fixtures_dir
 from wiser_validation.domain import Eligibility, Enrollment, History, NpiRecord, PacketFacts
 from wiser_validation.reference import ReferenceSet, load_reference
 
-FIXTURES = Path(__file__).resolve().parents[5] / "shared" / "fixtures"
+FIXTURES = fixtures_dir()
 TODAY = date(2026, 5, 1)
 
 CLEAN_PACKET: dict[str, Any] = {
