@@ -30,26 +30,18 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from fastapi import Request
 
+from wiser_contracts import roles
+
 from .problems import Problem
 
 AUDIENCE = "wiser-services"
 COMMAND_AUDIENCE = "wiser-commands"
 GATEWAY = "wiser-gateway"
-SERVICE_ROLE = "service"
+SERVICE_ROLE = roles.SERVICE
 ON_BEHALF_HEADER = "X-Wiser-On-Behalf-Of"
 ALGORITHM = "EdDSA"
 LEEWAY = 5  # seconds of clock difference between hosts
-ROLES = (
-    "ops_tier1",
-    "ops_tier2",
-    "supervisor",
-    "clinical_reviewer",
-    "medical_director",
-    "manager",
-    "admin",
-    "auditor",
-    SERVICE_ROLE,  # a service's own calls (never a person)
-)
+ROLES = roles.ALL
 SERVICES = ("gateway", "intake", "validation", "clinical", "letters", "outbound", "analytics")
 
 # Well-known demo keys (WISER_ENV=dev and test only; settings refuse them anywhere else).

@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-ROLES = ("ops_tier1", "ops_tier2", "supervisor", "clinical_reviewer", "medical_director", "manager", "admin", "auditor")
+from wiser_contracts import roles
+
+ROLES = roles.PEOPLE
 STAFF = frozenset(ROLES)
-CORRECTORS = frozenset({"ops_tier1", "ops_tier2", "supervisor"})
-DISMISSERS = frozenset({"ops_tier2", "supervisor"})
-ADMINS = frozenset({"admin"})
-AUDITORS = frozenset({"auditor", "admin"})
+CORRECTORS = roles.CORRECTORS
+DISMISSERS = roles.DISMISSERS
+ADMINS = roles.ADMINS
+AUDITORS = roles.AUDITORS
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from wiser_contracts import messages as m
+from wiser_contracts import roles
 from wiser_contracts.messages import ActorType, Outcome, ValidationOutcome
 from wiser_contracts.messages import PacketState as S
 
@@ -193,11 +194,11 @@ def _rejection_reason(_: PacketView, t: Trigger) -> str | None:
 def _withdraw_actor(_: PacketView, t: Trigger) -> str | None:
     if t.actor.type == ActorType.PARTNER:
         return None
-    return None if "supervisor" in t.actor.roles else "only the requester or a supervisor may withdraw"
+    return None if roles.SUPERVISOR in t.actor.roles else "only the requester or a supervisor may withdraw"
 
 
-OPS = frozenset({"ops_tier1", "ops_tier2", "supervisor"})
-OPS_SENIOR = frozenset({"ops_tier2", "supervisor"})
+OPS = roles.CORRECTORS
+OPS_SENIOR = roles.DISMISSERS
 
 RULES: tuple[Rule, ...] = (
     Rule("T1", frozenset({S.RECEIVED}), S.VALIDATING, RECEIVED),
@@ -244,7 +245,7 @@ RULES: tuple[Rule, ...] = (
     Rule("T17", frozenset({S.DELIVERING}), S.DELIVERY_FAILED, m.DeliveryFailed.TYPE),
     Rule("T18", frozenset({S.DELIVERY_FAILED}), S.DELIVERING, m.RetryDelivery.TYPE, roles=OPS_SENIOR),
     Rule("T19", BEFORE_DETERMINATION, S.CLOSED, WITHDRAW, guard=_withdraw_actor),
-    Rule("T19", BEFORE_DETERMINATION, S.CLOSED, m.WithdrawPacket.TYPE, roles=frozenset({"supervisor"})),
+    Rule("T19", BEFORE_DETERMINATION, S.CLOSED, m.WithdrawPacket.TYPE, roles=roles.WITHDRAWERS),
 )
 
 TRIGGERS = frozenset(r.trigger for r in RULES)

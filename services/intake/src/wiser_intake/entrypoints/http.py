@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select, update
 from starlette.datastructures import UploadFile
 
+from wiser_contracts import roles
 from wiser_servicekit.identity import Identity, identity_dependency, issue_service_token, require_roles
 from wiser_servicekit.problems import Problem, validation_errors
 from wiser_servicekit.telemetry import tag_packet
@@ -28,10 +29,10 @@ from ..domain.packet import PacketIn
 from ..usecases import packets as uc
 from ..usecases.context import Intake
 
-STAFF = ("ops_tier1", "ops_tier2", "supervisor", "clinical_reviewer", "medical_director", "manager", "admin", "auditor")
-READERS = (*STAFF, "service")
-CORRECTORS = ("ops_tier1", "ops_tier2", "supervisor")
-DISMISSERS = ("ops_tier2", "supervisor")
+STAFF = roles.PEOPLE
+READERS = roles.ALL
+CORRECTORS = roles.CORRECTORS
+DISMISSERS = roles.DISMISSERS
 WEBHOOK_EVENTS = ("packet.transitioned", "packet.determined", "letter.available")
 
 

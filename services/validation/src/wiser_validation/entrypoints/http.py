@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Header, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from wiser_contracts import messages as m
+from wiser_contracts import roles
 from wiser_servicekit.identity import (
     LEEWAY,
     ON_BEHALF_HEADER,
@@ -26,8 +27,8 @@ from ..adapters.tables import outbox
 from ..reference import FILES
 from ..usecases.validate import Validation, report
 
-STAFF = ("ops_tier1", "ops_tier2", "supervisor", "clinical_reviewer", "medical_director", "manager", "admin", "auditor")
-RERUNNERS = ("ops_tier1", "ops_tier2", "supervisor")
+STAFF = roles.PEOPLE
+RERUNNERS = roles.CORRECTORS
 
 
 def validation_of(request: Request) -> Validation:
