@@ -23,19 +23,7 @@ from ..usecases.accounts import Session, SignInFailed
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "templates"))
 COOKIE = "wiser_session"
 PRE_CSRF = "wiser_signin"
-STATES = (
-    "received",
-    "validating",
-    "manual_review",
-    "clinical_queue",
-    "clinical_review",
-    "md_review",
-    "determined",
-    "letter_review",
-    "delivering",
-    "delivery_failed",
-    "closed",
-)
+STATES = tuple(state.value for state in m.PacketState)
 CORRECTABLE = (
     ("beneficiary.mbi", "MBI"),
     ("beneficiary.first_name", "Beneficiary first name"),

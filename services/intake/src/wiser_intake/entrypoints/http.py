@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select, update
 from starlette.datastructures import UploadFile
 
+from wiser_contracts import messages as m
 from wiser_contracts import roles
 from wiser_servicekit.identity import Identity, identity_dependency, issue_service_token, require_roles
 from wiser_servicekit.problems import Problem, validation_errors
@@ -300,20 +301,7 @@ async def list_packets(
     request: Request,
     partner: PartnerDep,
     external_ref: str | None = None,
-    state: Literal[
-        "received",
-        "validating",
-        "manual_review",
-        "clinical_queue",
-        "clinical_review",
-        "md_review",
-        "determined",
-        "letter_review",
-        "delivering",
-        "delivery_failed",
-        "closed",
-    ]
-    | None = None,
+    state: m.PacketState | None = None,
     updated_since: datetime | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -322,7 +310,7 @@ async def list_packets(
         ctx_of(request),
         partner.client_id,
         external_ref=external_ref,
-        state=state,
+        state=state.value if state else None,
         updated_since=updated_since,
         cursor=cursor,
         limit=limit,
