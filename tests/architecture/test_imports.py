@@ -1,0 +1,61 @@
+"""Dependencies point inward (STYLE.md): checked by reading every module's imports, no code runs."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = sorted(p.name for p in (ROOT / "services").iterdir() if (p / "src").is_dir())
+FRAMEWORKS = ("sqlalchemy", "fastapi", "starlette", "faststream", "aio_pika", "aiormq", "httpx", "asyncpg", "boto3")
+
+
+def imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def modules(service: str, layer: str | None = None) -> list[Path]:
+    base = ROOT / "services" / service / "src" / f"wiser_{service}"
+    folder = base / layer if layer else base
+    return sorted(folder.rglob("*.py")) if folder.is_dir() else []
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_domain_modules_import_no_framework_and_no_io(service: str) -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(i for i in imports(path) if i.split(".")[0] in FRAMEWORKS)
+        for path in modules(service, "domain")
+    }
+    assert not {k: v for k, v in offenders.items() if v}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_no_service_imports_another(service: str) -> None:
+    others = {f"wiser_{s}" for s in SERVICES if s != service}
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(i for i in imports(path) if i.split(".")[0] in others)
+        for path in modules(service)
+    }
+    assert not {k: v for k, v in offenders.items() if v}
+
+
+def test_the_shared_libraries_import_no_service() -> None:
+    services = {f"wiser_{s}" for s in SERVICES}
+    for lib in ("contracts", "servicekit", "x12"):
+        for path in sorted((ROOT / "libs" / lib / "src").rglob("*.py")):
+            assert not {i for i in imports(path) if i.split(".")[0] in services}, path
+
+
+def test_the_check_sees_what_it_checks() -> None:
+    assert {"intake", "validation", "gateway"} <= set(SERVICES)
+    assert modules("intake", "domain") and modules("validation", "domain")
+    assert "sqlalchemy" in imports(ROOT / "services" / "intake" / "src" / "wiser_intake" / "adapters" / "tables.py")
