@@ -336,3 +336,15 @@ def test_ops_can_send_a_packet_back_to_validation_without_changes() -> None:
     assert decision.effects["validation_run"] == 2
     nurse = sm.decide(sm.PacketView(S.MANUAL_REVIEW, 1), trig(command, actor=user("clinical_reviewer")))
     assert isinstance(nurse, sm.Reject) and nurse.code == "ROLE_FORBIDDEN"
+
+
+def test_what_entering_a_state_does_is_in_the_table_not_in_branches_on_rule_ids() -> None:
+    determining = {r.transition for r in sm.RULES if r.determines}
+    assert determining == {"T4", "T6", "T9", "T11"}
+    closing = {
+        r.transition: r.effects(sm.PacketView(S.CLINICAL_QUEUE), trig(kind=r.trigger))
+        for r in sm.RULES
+        if r.target == S.CLOSED and r.effects
+    }
+    assert closing == {"T16": {"closure_reason": "delivered"}, "T19": {"closure_reason": "withdrawn"}}
+    assert all(r.effects is not None for r in sm.RULES if r.target == S.VALIDATING)

@@ -78,6 +78,7 @@ class Wait:
 
 Decision = Move | Reject | Ignore | Wait
 Guard = Callable[[PacketView, Trigger], str | None]
+Effect = Callable[[PacketView, Trigger], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,12 @@ class Rule:
     roles: frozenset[str] | None = None  # people who may pull it; None: any actor allowed by the trigger
     guard: Guard | None = None
     when: Callable[[Trigger], bool] | None = None  # picks among rules sharing a trigger
+    effects: Effect | None = None  # what entering the target does to the packet (columns to set)
+
+    @property
+    def determines(self) -> bool:
+        """Entering the target records the determination (set once, never changed)."""
+        return self.effects in DETERMINATIONS
 
 
 def _validated(t: Trigger) -> m.PacketValidated:
@@ -197,11 +204,61 @@ def _withdraw_actor(_: PacketView, t: Trigger) -> str | None:
     return None if roles.SUPERVISOR in t.actor.roles else "only the requester or a supervisor may withdraw"
 
 
+# ------------------------------------------------------------------ effects of entering a state
+
+
+def _next_validation_run(view: PacketView, _: Trigger) -> dict[str, Any]:
+    return {"validation_run": view.validation_run + 1}
+
+
+def _dismissed(t: Trigger, reasons: list[dict[str, Any]], note: str | None = None) -> dict[str, Any]:
+    main = reasons[0]
+    dismissal: dict[str, Any] = {"code": main["code"], "reason": main["reason"], "all": reasons}
+    if note is not None:
+        dismissal["note"] = note
+    determination = {"outcome": Outcome.DISMISSED.value, "decided_by": t.actor.id, "decided_at": t.at.isoformat()}
+    return {"determination": {**determination, "lines": []}, "dismissal": dismissal}
+
+
+def _dismissed_by_validation(_: PacketView, t: Trigger) -> dict[str, Any]:
+    return _dismissed(t, [{"code": r.code, "reason": r.reason} for r in _validated(t).dismissal_reasons])
+
+
+def _dismissed_by_ops(_: PacketView, t: Trigger) -> dict[str, Any]:
+    code, reason = t.data["code"], t.data.get("reason_text") or ""
+    return _dismissed(t, [{"code": code, "reason": reason}], note=t.data.get("note"))
+
+
+def _decided_by_a_clinician(_: PacketView, t: Trigger) -> dict[str, Any]:
+    d = t.message
+    assert isinstance(d, m.DeterminationRecorded)
+    return {
+        "determination": {
+            "outcome": d.outcome.value,
+            "decided_by": d.decided_by,
+            "decided_by_role": d.decided_by_role,
+            "decided_at": d.decided_at.isoformat(),
+            "lines": [ln.model_dump(mode="json") for ln in d.lines],
+            "rationale": d.rationale,
+        }
+    }
+
+
+def _closed(reason: str) -> Effect:
+    def effect(_: PacketView, __: Trigger) -> dict[str, Any]:
+        return {"closure_reason": reason}
+
+    return effect
+
+
+DETERMINATIONS: frozenset[Effect] = frozenset({_dismissed_by_validation, _dismissed_by_ops, _decided_by_a_clinician})
+_DELIVERED, _WITHDRAWN = _closed("delivered"), _closed("withdrawn")
+
 OPS = roles.CORRECTORS
 OPS_SENIOR = roles.DISMISSERS
 
 RULES: tuple[Rule, ...] = (
-    Rule("T1", frozenset({S.RECEIVED}), S.VALIDATING, RECEIVED),
+    Rule("T1", frozenset({S.RECEIVED}), S.VALIDATING, RECEIVED, effects=_next_validation_run),
     Rule(
         "T2",
         frozenset({S.VALIDATING}),
@@ -224,28 +281,63 @@ RULES: tuple[Rule, ...] = (
         m.PacketValidated.TYPE,
         guard=_needs_dismissal_reasons,
         when=_outcome_is(ValidationOutcome.DISMISS),
-    ),
-    Rule("T5", frozenset({S.MANUAL_REVIEW}), S.VALIDATING, OPS_CORRECT, roles=OPS, guard=_corrections_recorded),
-    Rule(
-        "T5", frozenset({S.MANUAL_REVIEW}), S.VALIDATING, m.RevalidatePacket.TYPE, roles=OPS, guard=_revalidation_reason
+        effects=_dismissed_by_validation,
     ),
     Rule(
-        "T6", frozenset({S.MANUAL_REVIEW}), S.DETERMINED, OPS_DISMISS, roles=OPS_SENIOR, guard=_dismissal_from_reference
+        "T5",
+        frozenset({S.MANUAL_REVIEW}),
+        S.VALIDATING,
+        OPS_CORRECT,
+        roles=OPS,
+        guard=_corrections_recorded,
+        effects=_next_validation_run,
+    ),
+    Rule(
+        "T5",
+        frozenset({S.MANUAL_REVIEW}),
+        S.VALIDATING,
+        m.RevalidatePacket.TYPE,
+        roles=OPS,
+        guard=_revalidation_reason,
+        effects=_next_validation_run,
+    ),
+    Rule(
+        "T6",
+        frozenset({S.MANUAL_REVIEW}),
+        S.DETERMINED,
+        OPS_DISMISS,
+        roles=OPS_SENIOR,
+        guard=_dismissal_from_reference,
+        effects=_dismissed_by_ops,
     ),
     Rule("T7", frozenset({S.CLINICAL_QUEUE}), S.CLINICAL_REVIEW, m.ReviewAssigned.TYPE, guard=_reviewer_present),
     Rule("T8", frozenset({S.CLINICAL_REVIEW}), S.CLINICAL_QUEUE, m.ReviewReleased.TYPE),
-    Rule("T9", frozenset({S.CLINICAL_REVIEW}), S.DETERMINED, m.DeterminationRecorded.TYPE, guard=_nurse_affirmation),
+    Rule(
+        "T9",
+        frozenset({S.CLINICAL_REVIEW}),
+        S.DETERMINED,
+        m.DeterminationRecorded.TYPE,
+        guard=_nurse_affirmation,
+        effects=_decided_by_a_clinician,
+    ),
     Rule("T10", frozenset({S.CLINICAL_REVIEW}), S.MD_REVIEW, m.ReviewEscalated.TYPE, guard=_escalation_complete),
-    Rule("T11", frozenset({S.MD_REVIEW}), S.DETERMINED, m.DeterminationRecorded.TYPE, guard=_md_determination),
+    Rule(
+        "T11",
+        frozenset({S.MD_REVIEW}),
+        S.DETERMINED,
+        m.DeterminationRecorded.TYPE,
+        guard=_md_determination,
+        effects=_decided_by_a_clinician,
+    ),
     Rule("T12", frozenset({S.MD_REVIEW}), S.CLINICAL_REVIEW, m.ReviewReturned.TYPE, guard=_note_present),
     Rule("T13", frozenset({S.DETERMINED}), S.LETTER_REVIEW, m.LetterDrafted.TYPE),
     Rule("T14", frozenset({S.LETTER_REVIEW}), S.DELIVERING, m.LetterApproved.TYPE, guard=_approval),
     Rule("T15", frozenset({S.LETTER_REVIEW}), S.DETERMINED, m.LetterRejected.TYPE, guard=_rejection_reason),
-    Rule("T16", frozenset({S.DELIVERING}), S.CLOSED, m.DeliveryCompleted.TYPE),
+    Rule("T16", frozenset({S.DELIVERING}), S.CLOSED, m.DeliveryCompleted.TYPE, effects=_DELIVERED),
     Rule("T17", frozenset({S.DELIVERING}), S.DELIVERY_FAILED, m.DeliveryFailed.TYPE),
     Rule("T18", frozenset({S.DELIVERY_FAILED}), S.DELIVERING, m.RetryDelivery.TYPE, roles=OPS_SENIOR),
-    Rule("T19", BEFORE_DETERMINATION, S.CLOSED, WITHDRAW, guard=_withdraw_actor),
-    Rule("T19", BEFORE_DETERMINATION, S.CLOSED, m.WithdrawPacket.TYPE, roles=roles.WITHDRAWERS),
+    Rule("T19", BEFORE_DETERMINATION, S.CLOSED, WITHDRAW, guard=_withdraw_actor, effects=_WITHDRAWN),
+    Rule("T19", BEFORE_DETERMINATION, S.CLOSED, m.WithdrawPacket.TYPE, roles=roles.WITHDRAWERS, effects=_WITHDRAWN),
 )
 
 TRIGGERS = frozenset(r.trigger for r in RULES)
@@ -279,52 +371,6 @@ def reachable_from(state: S) -> frozenset[S]:
     return frozenset(seen)
 
 
-def _effects(rule: Rule, view: PacketView, t: Trigger) -> dict[str, Any]:
-    fx: dict[str, Any] = {}
-    if rule.target == S.VALIDATING:
-        fx["validation_run"] = view.validation_run + 1
-    if rule.transition == "T4":
-        v = _validated(t)
-        reasons = [{"code": r.code, "reason": r.reason} for r in v.dismissal_reasons]
-        fx["determination"] = {
-            "outcome": Outcome.DISMISSED.value,
-            "decided_by": t.actor.id,
-            "decided_at": t.at.isoformat(),
-            "lines": [],
-        }
-        fx["dismissal"] = {"code": reasons[0]["code"], "reason": reasons[0]["reason"], "all": reasons}
-    elif rule.transition == "T6":
-        code, reason = t.data["code"], t.data.get("reason_text") or ""
-        fx["determination"] = {
-            "outcome": Outcome.DISMISSED.value,
-            "decided_by": t.actor.id,
-            "decided_at": t.at.isoformat(),
-            "lines": [],
-        }
-        fx["dismissal"] = {
-            "code": code,
-            "reason": reason,
-            "note": t.data.get("note"),
-            "all": [{"code": code, "reason": reason}],
-        }
-    elif rule.transition in ("T9", "T11"):
-        d = t.message
-        assert isinstance(d, m.DeterminationRecorded)
-        fx["determination"] = {
-            "outcome": d.outcome.value,
-            "decided_by": d.decided_by,
-            "decided_by_role": d.decided_by_role,
-            "decided_at": d.decided_at.isoformat(),
-            "lines": [ln.model_dump(mode="json") for ln in d.lines],
-            "rationale": d.rationale,
-        }
-    elif rule.transition == "T16":
-        fx["closure_reason"] = "delivered"
-    elif rule.transition == "T19":
-        fx["closure_reason"] = "withdrawn"
-    return fx
-
-
 def decide(view: PacketView, trigger: Trigger) -> Decision:
     """What `trigger` does to a packet in `view`'s state."""
     if trigger.kind not in TRIGGERS:
@@ -348,9 +394,9 @@ def decide(view: PacketView, trigger: Trigger) -> Decision:
         problem = rule.guard(view, trigger)
         if problem:
             return Reject("GUARD_FAILED", f"{rule.transition}: {problem}")
-    if rule.target == S.DETERMINED and rule.transition in ("T4", "T6", "T9", "T11") and view.outcome is not None:
+    if rule.determines and view.outcome is not None:
         return Reject("ALREADY_DETERMINED", "a determination is never changed; a new decision needs a resubmission")
-    return Move(rule.transition, view.state, rule.target, _effects(rule, view, trigger))
+    return Move(rule.transition, view.state, rule.target, rule.effects(view, trigger) if rule.effects else {})
 
 
 def decide_utn(view: PacketView, utn: str) -> Move | Reject | Ignore | Wait:
