@@ -22,13 +22,12 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-from wiser_servicekit.fixtures import fixtures_dir
+from wiser_servicekit.fixtures import fixtures_dir, load_fixtures, packet_body
 
 INTAKE = os.environ.get("WISER_INTAKE_URL", "http://127.0.0.1:8001")
 SECONDS = float(os.environ.get("WISER_BENCH_SECONDS", "10"))
@@ -59,44 +58,11 @@ class Result:
 
 
 def packet() -> dict[str, Any]:
-    bens = json.loads((FIXTURES / "beneficiaries.json").read_text())["beneficiaries"]
-    prov = json.loads((FIXTURES / "providers.json").read_text())
-    b = bens[0]
-    p = prov["practitioners"][0]
-    f = next(x for x in prov["facilities"] if x["state"] == p["state"])
-    return {
-        "external_ref": "BENCH-" + uuid.uuid4().hex[:12],
-        "submission_type": "initial",
-        "review_type": "standard",
-        "state": p["state"],
-        "place_of_service": f["place_of_service"],
-        "type_of_bill": "131",
-        "beneficiary": {
-            "mbi": b["mbi"],
-            "first_name": b["first_name"],
-            "last_name": b["last_name"],
-            "date_of_birth": b["date_of_birth"],
-            "gender": b["gender"],
-            "address": {"line1": "1 Main St", "city": "Newark", "state": b["state"], "zip": "07102"},
-        },
-        "practitioner": {
-            "npi": p["npi"],
-            "ptan": p["ptan"],
-            "first_name": p["first_name"],
-            "last_name": p["last_name"],
-        },
-        "facility": {"name": f["name"], "npi": f["npi"], "ccn": f["ccn"]},
-        "requester": {"name": "Front Desk", "phone": "+12015550101", "fax": "+12015550100", "email": "pa@example.org"},
-        "services": [
-            {
-                "code": "64581",
-                "units": 1,
-                "modifiers": [],
-                "date_of_service": (date.today() + timedelta(days=30)).isoformat(),
-            }
-        ],
-        "diagnosis_codes": ["N39.41"],
-    }
+    """The first fixture beneficiary and practitioner, one HGNS line (the shared builder)."""
+    fx = load_fixtures(FIXTURES)
+    body = packet_body(next(iter(fx.beneficiaries)), next(iter(fx.practitioners)), fixtures=fx)
+    body["external_ref"] = "BENCH-" + uuid.uuid4().hex[:12]
+    return body
 
 
 def one_mb_pdf() -> bytes:

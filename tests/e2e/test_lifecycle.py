@@ -386,50 +386,8 @@ async def test_a_determination_is_reported_to_the_partner(system, api, producer,
 
 
 def _packet() -> dict[str, Any]:
-    import json
-    from datetime import date, timedelta
+    from wiser_servicekit.fixtures import packet_body
 
-    from wiser_servicekit.fixtures import fixtures_dir
-
-    fixtures = fixtures_dir()
-    ben = next(
-        b
-        for b in json.loads((fixtures / "beneficiaries.json").read_text())["beneficiaries"]
-        if b["last_name"] == "Quillon"
-    )
-    prov = json.loads((fixtures / "providers.json").read_text())
-    prac = next(p for p in prov["practitioners"] if p["last_name"] == "Brightwater")
-    fac = next(f for f in prov["facilities"] if f["state"] == "NJ")
-    return {
-        "external_ref": "E2E-" + uuid.uuid4().hex[:8],
-        "submission_type": "initial",
-        "review_type": "standard",
-        "state": "NJ",
-        "place_of_service": fac["place_of_service"],
-        "type_of_bill": "131",
-        "beneficiary": {
-            "mbi": ben["mbi"],
-            "first_name": ben["first_name"],
-            "last_name": ben["last_name"],
-            "date_of_birth": ben["date_of_birth"],
-            "gender": ben["gender"],
-            "address": {"line1": "1 Main St", "city": "Newark", "state": "NJ", "zip": "07102"},
-        },
-        "practitioner": {
-            "npi": prac["npi"],
-            "ptan": prac["ptan"],
-            "first_name": prac["first_name"],
-            "last_name": prac["last_name"],
-        },
-        "facility": {"name": fac["name"], "npi": fac["npi"], "ccn": fac["ccn"]},
-        "requester": {"name": "Front Desk", "phone": "+12015550101", "fax": "+12015550100", "email": "pa@example.org"},
-        "services": [
-            {
-                "code": "64581",
-                "units": 1,
-                "modifiers": [],
-                "date_of_service": (date.today() + timedelta(days=30)).isoformat(),
-            }
-        ],
-        "diagnosis_codes": ["N39.41"],
-    }
+    body = packet_body("Quillon", "Brightwater")
+    body["external_ref"] = "E2E-" + uuid.uuid4().hex[:8]
+    return body

@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from datetime import date, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
+from wiser_servicekit.fixtures import packet_body
 from wiser_servicekit.identity import ON_BEHALF_HEADER
 
 from .conftest import FIXTURES
@@ -38,53 +38,8 @@ def packet(
     dos_days: int = 30,
     **over: Any,
 ) -> dict[str, Any]:
-    b, p = BENS[ben], PRACS[prac]
-    f = FACS[p["state"]] if p["state"] in FACS else FACS["NJ"]
-    body: dict[str, Any] = {
-        "external_ref": "VAL-" + uuid.uuid4().hex[:8],
-        "submission_type": "initial",
-        "previous_utn": None,
-        "review_type": "standard",
-        "expedited_reason": None,
-        "state": state or f["state"],
-        "place_of_service": f["place_of_service"],
-        "type_of_bill": "131",
-        "beneficiary": {
-            "mbi": b["mbi"],
-            "first_name": b["first_name"],
-            "last_name": b["last_name"],
-            "date_of_birth": b["date_of_birth"],
-            "gender": b["gender"],
-            "address": {"line1": "1 Main St", "city": "Town", "state": b["state"], "zip": "07102"},
-        },
-        "practitioner": {
-            "npi": p["npi"],
-            "ptan": p["ptan"],
-            "first_name": p["first_name"],
-            "last_name": p["last_name"],
-            "address": {"line1": "2 Elm St", "city": "Town", "state": p["state"], "zip": "07102"},
-        },
-        "facility": {"name": f["name"], "npi": f["npi"], "ccn": f["ccn"]},
-        "requester": {"name": "Front Desk", "phone": "+12015550101", "fax": "+12015550100", "email": "pa@example.org"},
-        "services": [
-            {
-                "code": code,
-                "units": 1,
-                "modifiers": [],
-                "date_of_service": (date.today() + timedelta(days=dos_days)).isoformat(),
-            }
-        ],
-        "diagnosis_codes": [dx],
-    }
-    for key, value in over.items():
-        if "." in key:
-            outer, inner = key.split(".", 1)
-            if value is None:
-                body[outer].pop(inner, None)
-            else:
-                body[outer][inner] = value
-        else:
-            body[key] = value
+    body = packet_body(ben, prac, code=code, dx=dx, state=state, dos_days=dos_days, **over)
+    body["external_ref"] = over.get("external_ref") or "VAL-" + uuid.uuid4().hex[:8]
     return body
 
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -16,7 +14,7 @@ from wiser_intake.adapters.partners import upsert_partner
 from wiser_intake.bootstrap import create_app
 from wiser_intake.cli import SERVICE_ROOT
 from wiser_intake.config import Settings
-from wiser_servicekit.fixtures import fixtures_dir
+from wiser_servicekit.fixtures import fixtures_dir, packet_body
 from wiser_servicekit.identity import DEMO_PRIVATE_KEYS, GATEWAY, issue_command_token, issue_identity_token
 from wiser_servicekit.migrate import migrate
 from wiser_servicekit.testing import Infra
@@ -83,16 +81,6 @@ async def partner(ctx: Any, client: httpx.AsyncClient) -> dict[str, str]:
     return await make_partner(ctx, client)
 
 
-def fixtures() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    b = json.loads((FIXTURES / "beneficiaries.json").read_text())["beneficiaries"]
-    p = json.loads((FIXTURES / "providers.json").read_text())
-    return (
-        {x["last_name"]: x for x in b},
-        {x["last_name"]: x for x in p["practitioners"]},
-        {x["state"]: x for x in p["facilities"]},
-    )
-
-
 def packet_json(
     ben: str = "Quillon",
     prac: str = "Brightwater",
@@ -101,48 +89,9 @@ def packet_json(
     dx: str = "N39.41",
     **over: Any,
 ) -> dict[str, Any]:
-    bens, pracs, facs = fixtures()
-    b, p, f = bens[ben], pracs[prac], facs[state]
-    packet: dict[str, Any] = {
-        "external_ref": "T-" + uuid.uuid4().hex[:10],
-        "submission_type": "initial",
-        "previous_utn": None,
-        "review_type": "standard",
-        "expedited_reason": None,
-        "state": state,
-        "place_of_service": f["place_of_service"],
-        "type_of_bill": "131",
-        "beneficiary": {
-            "mbi": b["mbi"],
-            "first_name": b["first_name"],
-            "last_name": b["last_name"],
-            "date_of_birth": b["date_of_birth"],
-            "gender": b["gender"],
-            "address": {"line1": "1 Main St", "city": "Newark", "state": b["state"], "zip": "07102"},
-        },
-        "practitioner": {
-            "npi": p["npi"],
-            "ptan": p["ptan"],
-            "first_name": p["first_name"],
-            "last_name": p["last_name"],
-            "fax": "+12015550100",
-            "email": "office@example.org",
-            "address": {"line1": "2 Elm St", "city": "Newark", "state": p["state"], "zip": "07102"},
-        },
-        "facility": {"name": f["name"], "npi": f["npi"], "ccn": f["ccn"]},
-        "requester": {"name": "Front Desk", "phone": "+12015550101", "fax": "+12015550100", "email": "pa@example.org"},
-        "services": [
-            {
-                "code": code,
-                "units": 1,
-                "modifiers": [],
-                "date_of_service": (date.today() + timedelta(days=30)).isoformat(),
-            }
-        ],
-        "diagnosis_codes": [dx],
-    }
-    packet.update(over)
-    return packet
+    body = packet_body(ben, prac, code=code, dx=dx, state=state, facility_state=state, **over)
+    body["external_ref"] = over.get("external_ref") or "T-" + uuid.uuid4().hex[:10]
+    return body
 
 
 def tiny_pdf() -> bytes:

@@ -6,12 +6,12 @@ import hashlib
 import io
 import json
 import uuid
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from wiser_servicekit.crypto import FieldCipher, configure_cipher
 from wiser_servicekit.db import make_engine, make_sessionmaker
+from wiser_servicekit.fixtures import load_fixtures, packet_body
 
 from .adapters.partners import upsert_partner
 from .adapters.storage import DocumentStore
@@ -37,54 +37,10 @@ def demo_pdf(title: str) -> bytes:
     return buf.getvalue()
 
 
-def fixture_packet(
-    ben: dict[str, Any], prac: dict[str, Any], fac: dict[str, Any], code: str, dx: str, ref: str, **over: Any
-) -> dict[str, Any]:
-    packet = {
-        "external_ref": ref,
-        "submission_type": "initial",
-        "previous_utn": None,
-        "review_type": "standard",
-        "expedited_reason": None,
-        "state": fac["state"],
-        "place_of_service": fac.get("place_of_service", "22"),
-        "type_of_bill": "131",
-        "beneficiary": {
-            "mbi": ben["mbi"],
-            "first_name": ben["first_name"],
-            "last_name": ben["last_name"],
-            "date_of_birth": ben["date_of_birth"],
-            "gender": ben["gender"],
-            "address": {"line1": "1 Main St", "city": "Newark", "state": ben["state"], "zip": "07102"},
-        },
-        "practitioner": {
-            "npi": prac["npi"],
-            "ptan": prac["ptan"],
-            "first_name": prac["first_name"],
-            "last_name": prac["last_name"],
-            "fax": "+12015550100",
-            "email": "office@example.org",
-            "address": {"line1": "2 Elm St", "city": "Newark", "state": prac["state"], "zip": "07102"},
-        },
-        "facility": {"name": fac["name"], "npi": fac["npi"], "ccn": fac["ccn"]},
-        "requester": {"name": "Front Desk", "phone": "+12015550101", "fax": "+12015550100", "email": "pa@example.org"},
-        "services": [
-            {
-                "code": code,
-                "units": 1,
-                "modifiers": [],
-                "date_of_service": (date.today() + timedelta(days=21)).isoformat(),
-            }
-        ],
-        "diagnosis_codes": [dx],
-    }
-    packet.update(over)
-    return packet
-
-
 async def seed_demo(settings: Settings, fixtures: Path, packets: bool = True) -> dict[str, Any]:
     if settings.env != "dev":
         raise SystemExit("seed-demo runs only with WISER_ENV=dev")
+    fx = load_fixtures(fixtures)
     bens = json.loads((fixtures / "beneficiaries.json").read_text())["beneficiaries"]
     provs = json.loads((fixtures / "providers.json").read_text())
     configure_cipher(FieldCipher(settings.phi_keys, settings.phi_index_key))
@@ -115,9 +71,14 @@ async def seed_demo(settings: Settings, fixtures: Path, packets: bool = True) ->
         for i, ben in enumerate(b for b in bens if b.get("status") == "eligible"):
             if ben["state"] not in by_state or ben["state"] not in pracs or i >= 4:
                 continue
-            seeds.append(
-                fixture_packet(ben, pracs[ben["state"]], by_state[ben["state"]], "64581", "N39.41", f"DEMO-{i + 1}")
+            body = packet_body(
+                ben["last_name"],
+                pracs[ben["state"]]["last_name"],
+                facility_state=ben["state"],
+                dos_days=21,
+                fixtures=fx,
             )
+            seeds.append({**body, "external_ref": f"DEMO-{i + 1}"})
         if seeds:
             broken = json.loads(json.dumps(seeds[0]))
             broken["beneficiary"]["mbi"] = broken["beneficiary"]["mbi"][:-1] + "O"
