@@ -161,6 +161,18 @@ def validation_env(own: Infra, sandbox_port: int, intake_port: int) -> dict[str,
     }
 
 
+def seed_partner(sysm: System) -> None:
+    """The demo partner (dev), as `make run` seeds it."""
+    seeded = subprocess.run(
+        [sys.executable, "-m", "wiser_intake", "seed-demo", "--partner-only"],
+        cwd=ROOT,
+        env=sysm.env,
+        capture_output=True,
+        text=True,
+    )
+    assert seeded.returncode == 0, seeded.stderr[-2000:]
+
+
 @dataclass
 class FullSystem(System):
     validation_url: str = ""
@@ -203,14 +215,7 @@ def full_system(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Itera
         _, sysm.gateway_url = sysm.start(
             "gateway", ["wiser_gateway", "serve"], gateway_port, WISER_GATEWAY_HTTP_PORT=str(gateway_port)
         )
-        seeded = subprocess.run(
-            [sys.executable, "-m", "wiser_intake", "seed-demo", "--partner-only"],
-            cwd=ROOT,
-            env=sysm.env,
-            capture_output=True,
-            text=True,
-        )
-        assert seeded.returncode == 0, seeded.stderr[-2000:]
+        seed_partner(sysm)
         yield sysm
     finally:
         stop(sysm)

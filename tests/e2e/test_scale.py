@@ -29,7 +29,7 @@ import pytest
 from wiser_contracts import messages as m
 from wiser_servicekit.testing import BusProbe, Infra, Producers, free_port
 
-from .conftest import ROOT, FullSystem, stop, system_env, validation_env
+from .conftest import ROOT, FullSystem, seed_partner, stop, system_env, validation_env
 from .test_validation import BENS, PROV, packet
 
 PACKETS = int(os.environ.get("WISER_SCALE_PACKETS", "1000"))
@@ -71,14 +71,7 @@ def scale(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sc
                 WISER_VALIDATION_HTTP_PORT=str(port),
                 WISER_VALIDATION_INTAKE_URL=sysm.url,
             )
-        seeded = subprocess.run(
-            [sys.executable, "-m", "wiser_intake", "seed-demo", "--partner-only"],
-            cwd=ROOT,
-            env=sysm.env,
-            capture_output=True,
-            text=True,
-        )
-        assert seeded.returncode == 0, seeded.stderr[-2000:]
+        seed_partner(sysm)
         yield sysm
     finally:
         stop(sysm)
