@@ -295,3 +295,30 @@ async def test_a_message_queued_behind_an_early_one_may_itself_be_early(world) -
     assert applied.index("assigned") < applied.index("drafted") and applied.index("released") < applied.index(
         "approved"
     )
+
+
+async def test_a_partition_whose_window_fills_with_early_messages_parks_one_instead_of_stalling(world) -> None:
+    packets = [uuid.uuid4() for _ in range(3)]
+    early = [
+        ("letters", m.LetterApproved(packet_id=p, producer="letters", letter_id=uuid.uuid4(), approved_by="u"))
+        for p in packets
+    ]
+    enablers = [("clinical", m.ReviewAssigned(packet_id=p, producer="clinical", reviewer_id="n")) for p in packets]
+    assigned: set[uuid.UUID] = set()
+    approved: list[uuid.UUID] = []
+
+    async def handle(msg: Any) -> None:
+        if isinstance(msg, m.ReviewAssigned):
+            assigned.add(msg.packet_id)
+        elif msg.packet_id not in assigned:
+            raise Defer("not yet")
+        else:
+            approved.append(msg.packet_id)
+
+    handlers = {m.LetterApproved.TYPE: handle, m.ReviewAssigned.TYPE: handle}
+    consumer = await _consume(world, handlers, [*early, *enablers], prefetch=3)
+    try:
+        await eventually(lambda: asyncio.sleep(0, len(assigned) == 3 and len(approved) == 2), timeout=15)
+    finally:
+        await consumer.stop()
+    assert await _queue_count(world.infra.amqp_url, consumer.consumer.dlq_name) == 1

@@ -78,6 +78,7 @@ class _Partition:
     queue: AbstractQueue
     tag: str
     in_flight: int = 0  # handlers running now
+    waiting: int = 0  # messages set aside (early, or behind an early one of their producer)
     closing: bool = False
 
 
@@ -223,8 +224,16 @@ class PartitionedConsumer:
                     waiting = chain.deferred.get(item.producer)
                     if waiting is not None:
                         waiting.append(item)  # behind the same producer's earlier message
+                        self._partitions[item.partition].waiting += 1
                         continue
                     if await self._process(item) == _DEFERRED:
+                        part = self._partitions[item.partition]
+                        if part.waiting + 1 >= self.prefetch:
+                            # Every message the broker will lend us is waiting: what would make this one legal
+                            # cannot reach us. Park it (ops can replay it) rather than stall the partition.
+                            await self._finish(item, park="early, and the partition's window is full of waiting")
+                            continue
+                        part.waiting += 1
                         item.deferred_since = time.monotonic()
                         chain.deferred[item.producer] = deque([item])
                         chain.next_retry = min(chain.next_retry or float("inf"), time.monotonic() + 0.05)
@@ -249,17 +258,20 @@ class PartitionedConsumer:
                 if self._gone(item):
                     waiting.popleft()
                     continue
+                part = self._partitions[item.partition]
                 if await self._process(item) == _DEFERRED:
                     item.defers += 1
                     if item.deferred_since is None:  # it waited behind its producer's earlier message until now
                         item.deferred_since = time.monotonic()
                     if time.monotonic() - item.deferred_since >= self.defer_budget:
                         waiting.popleft()
+                        part.waiting -= 1
                         await self._finish(item, park=f"still not applicable after {self.defer_budget:.0f}s")
                         continue
                     backoff = min(backoff, 0.05 * 2 ** min(item.defers, 7))
                     break
                 waiting.popleft()
+                part.waiting -= 1
             if not waiting:
                 del chain.deferred[producer]
         chain.next_retry = time.monotonic() + backoff
