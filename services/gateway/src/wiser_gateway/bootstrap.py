@@ -21,7 +21,7 @@ from wiser_servicekit.logs import setup_logging
 from wiser_servicekit.settings import DemoDataRefused, demo_data_allowed, refuse_demo_data
 from wiser_servicekit.telemetry import instrument_httpx, setup_telemetry
 
-from .adapters.services import Services
+from .adapters.services import IntakeClient, Services, ValidationClient
 from .config import Settings
 from .domain.auth import ROLES, Lockout, SessionPolicy
 from .entrypoints import web
@@ -89,6 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.signing_key(),
         settings.identity_ttl,
     )
+    st.intake = IntakeClient(st.services)
+    st.validation = ValidationClient(st.services)
     st.hub = hub
     st.lockout = Lockout(settings.lockout_attempts, settings.lockout_minutes)
     st.session_policy = SessionPolicy(

@@ -78,3 +78,45 @@ class Services:
             )
             return Upstream(503, body, httpx.Headers({"content-type": "application/problem+json"}))
         return Upstream(r.status_code, r.content, r.headers)
+
+
+class IntakeClient:
+    """Intake's ops API (port 8101 in ARCHITECTURE.md; the intake URL setting), as the signed-in user."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def packets(self, user: User, params: Any) -> Upstream:
+        return await self.services.call("intake", "GET", "/api/v1/ops/packets", user, params=params)
+
+    async def counts(self, user: User) -> Upstream:
+        return await self.services.call("intake", "GET", "/api/v1/ops/packets/counts", user)
+
+    async def packet(self, user: User, packet_id: uuid.UUID) -> Upstream:
+        return await self.services.call("intake", "GET", f"/api/v1/ops/packets/{packet_id}", user)
+
+    async def document(self, user: User, packet_id: uuid.UUID, document_id: uuid.UUID) -> Upstream:
+        return await self.services.call(
+            "intake", "GET", f"/api/v1/ops/packets/{packet_id}/documents/{document_id}", user
+        )
+
+    async def correct(self, user: User, packet_id: uuid.UUID, corrections: list[Any], version: object) -> Upstream:
+        """T5: corrections made on the packet's `version` (If-Match)."""
+        return await self.services.call(
+            "intake",
+            "PATCH",
+            f"/api/v1/ops/packets/{packet_id}",
+            user,
+            json={"corrections": corrections},
+            headers={"If-Match": f'"{version}"'},
+        )
+
+
+class ValidationClient:
+    """Validation's API: every check of every run of a packet."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def findings(self, user: User, packet_id: uuid.UUID) -> Upstream:
+        return await self.services.call("validation", "GET", f"/api/v1/validation/packets/{packet_id}", user)

@@ -66,10 +66,8 @@ async def packets_page(request: Request) -> Response:
     require(session, STAFF)
     st = app_state(request)
     f = _filters(request)
-    listing = await st.services.call(
-        "intake", "GET", "/api/v1/ops/packets", session.user, params=_intake_params(f, st.settings.packets_page_size)
-    )
-    counts = await st.services.call("intake", "GET", "/api/v1/ops/packets/counts", session.user)
+    listing = await st.intake.packets(session.user, _intake_params(f, st.settings.packets_page_size))
+    counts = await st.intake.counts(session.user)
     if not listing.ok:
         return upstream_problem(listing, request)
     template = "packets_results.html" if request.query_params.get("fragment") else "packets.html"
@@ -77,16 +75,14 @@ async def packets_page(request: Request) -> Response:
 
 
 async def load_packet(request: Request, session: Session, packet_id: uuid.UUID) -> dict[str, Any] | Response:
-    up = await app_state(request).services.call("intake", "GET", f"/api/v1/ops/packets/{packet_id}", session.user)
+    up = await app_state(request).intake.packet(session.user, packet_id)
     if not up.ok:
         return upstream_problem(up, request)
     return up.json()  # type: ignore[no-any-return]
 
 
 async def load_validation(request: Request, session: Session, packet_id: uuid.UUID) -> dict[str, Any] | None:
-    up = await app_state(request).services.call(
-        "validation", "GET", f"/api/v1/validation/packets/{packet_id}", session.user
-    )
+    up = await app_state(request).validation.findings(session.user, packet_id)
     return up.json() if up.ok else None
 
 
@@ -118,9 +114,7 @@ async def packet_page(request: Request, packet_id: uuid.UUID) -> Response:
 async def document(request: Request, packet_id: uuid.UUID, document_id: uuid.UUID) -> Response:
     session = await current(request)
     require(session, STAFF)
-    up = await app_state(request).services.call(
-        "intake", "GET", f"/api/v1/ops/packets/{packet_id}/documents/{document_id}", session.user
-    )
+    up = await app_state(request).intake.document(session.user, packet_id, document_id)
     await audit_event(
         request,
         session,

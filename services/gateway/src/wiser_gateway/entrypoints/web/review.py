@@ -56,7 +56,7 @@ async def review_queue(request: Request) -> Response:
     params = [("state", "manual_review"), ("sort", "due_at"), ("limit", "100")]
     if request.query_params.get("cursor"):
         params.append(("cursor", request.query_params["cursor"]))
-    listing = await st.services.call("intake", "GET", "/api/v1/ops/packets", session.user, params=params)
+    listing = await st.intake.packets(session.user, params)
     if not listing.ok:
         return upstream_problem(listing, request)
     return render(request, "review_queue.html", session, page=listing.json())
@@ -170,14 +170,7 @@ async def submit_corrections(request: Request, packet_id: uuid.UUID) -> Response
             conflict=None,
             errors=errors,
         )
-    up = await app_state(request).services.call(
-        "intake",
-        "PATCH",
-        f"/api/v1/ops/packets/{packet_id}",
-        session.user,
-        json={"corrections": corrections},
-        headers={"If-Match": f'"{form.get("version")}"'},
-    )
+    up = await app_state(request).intake.correct(session.user, packet_id, corrections, form.get("version"))
     await audit_event(
         request,
         session,
