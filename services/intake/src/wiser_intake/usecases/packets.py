@@ -15,6 +15,7 @@ from typing import IO, Any
 
 from pydantic import ValidationError
 from sqlalchemy import String, and_, delete, func, literal, literal_column, or_, select, update
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -555,37 +556,8 @@ async def state_counts(ctx: Intake) -> dict[str, int]:
     return dict(counts)
 
 
-async def packet_detail(ctx: Intake, packet_id: uuid.UUID) -> dict[str, Any]:
-    window = timedelta(hours=ctx.settings.at_risk_hours)
-    async with ctx.sessions() as session:
-        row = (await session.execute(select(packets).where(packets.c.id == packet_id))).first()
-        if row is None:
-            raise not_found()
-        history = await _history(session, packet_id)
-        lines = (
-            await session.execute(
-                select(service_lines).where(service_lines.c.packet_id == packet_id).order_by(service_lines.c.line_no)
-            )
-        ).all()
-        dx = (
-            (
-                await session.execute(
-                    select(diagnoses.c.code).where(diagnoses.c.packet_id == packet_id).order_by(diagnoses.c.position)
-                )
-            )
-            .scalars()
-            .all()
-        )
-        docs = (
-            await session.execute(
-                select(documents).where(documents.c.packet_id == packet_id).order_by(documents.c.uploaded_at)
-            )
-        ).all()
-        fixes = (
-            await session.execute(
-                select(corrections).where(corrections.c.packet_id == packet_id).order_by(corrections.c.id)
-            )
-        ).all()
+def _detail_core(row: Any, lines: Any, dx: list[str], window: timedelta) -> dict[str, Any]:
+    """The packet itself as the ops detail shows it (without documents, history and corrections)."""
     return {
         **ops_row(row, window),
         "external_ref": row.external_ref,
@@ -614,6 +586,68 @@ async def packet_detail(ctx: Intake, packet_id: uuid.UUID) -> dict[str, Any]:
         "dismissal": row.dismissal,
         "closure_reason": row.closure_reason,
         "sla_breached_at": _iso(row.sla_breached_at),
+    }
+
+
+def _lines_query(packet_id: uuid.UUID) -> Any:
+    return select(service_lines).where(service_lines.c.packet_id == packet_id).order_by(service_lines.c.line_no)
+
+
+async def packet_facts(ctx: Intake, packet_id: uuid.UUID) -> dict[str, Any]:
+    """What validation reads: the packet detail without history, documents and corrections, with
+    `document_count` instead of the documents list; two queries instead of six."""
+    window = timedelta(hours=ctx.settings.at_risk_hours)
+    async with ctx.sessions() as session:
+        row = (
+            await session.execute(
+                select(
+                    packets,
+                    select(func.count())
+                    .where(documents.c.packet_id == packet_id)
+                    .scalar_subquery()
+                    .label("document_count"),
+                    select(func.array_agg(aggregate_order_by(diagnoses.c.code, diagnoses.c.position)))
+                    .where(diagnoses.c.packet_id == packet_id)
+                    .scalar_subquery()
+                    .label("diagnosis_codes"),
+                ).where(packets.c.id == packet_id)
+            )
+        ).first()
+        if row is None:
+            raise not_found()
+        lines = (await session.execute(_lines_query(packet_id))).all()
+    return {**_detail_core(row, lines, row.diagnosis_codes or [], window), "document_count": row.document_count}
+
+
+async def packet_detail(ctx: Intake, packet_id: uuid.UUID) -> dict[str, Any]:
+    window = timedelta(hours=ctx.settings.at_risk_hours)
+    async with ctx.sessions() as session:
+        row = (await session.execute(select(packets).where(packets.c.id == packet_id))).first()
+        if row is None:
+            raise not_found()
+        history = await _history(session, packet_id)
+        lines = (await session.execute(_lines_query(packet_id))).all()
+        dx = (
+            (
+                await session.execute(
+                    select(diagnoses.c.code).where(diagnoses.c.packet_id == packet_id).order_by(diagnoses.c.position)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        docs = (
+            await session.execute(
+                select(documents).where(documents.c.packet_id == packet_id).order_by(documents.c.uploaded_at)
+            )
+        ).all()
+        fixes = (
+            await session.execute(
+                select(corrections).where(corrections.c.packet_id == packet_id).order_by(corrections.c.id)
+            )
+        ).all()
+    return {
+        **_detail_core(row, lines, list(dx), window),
         "documents": [
             {
                 "document_id": str(d.id),
