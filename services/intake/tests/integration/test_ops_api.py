@@ -181,3 +181,23 @@ async def test_a_supervisor_can_withdraw_but_a_nurse_cannot(client, partner, sta
     ).status_code == 403
     r = await client.post(f"/api/v1/ops/packets/{pid}/withdraw", json=body, headers=staff("supervisor"))
     assert r.status_code == 200 and r.json()["state"] == "closed" and r.json()["closure_reason"] == "withdrawn"
+
+
+async def test_the_facts_view_is_the_detail_without_history_documents_and_corrections(
+    client, staff, partner, build_packet
+) -> None:
+    packet = build_packet()
+    packet["diagnosis_codes"] = ["M17.11", "E11.9"]
+    pid = (await client.post("/api/v1/packets", json=packet, headers=partner)).json()["packet_id"]
+    validation = DEMO_PRIVATE_KEYS["wiser-validation"]
+    service = staff("service", user="svc:validation", key=validation, issuer="wiser-validation")
+    full = await client.get(f"/api/v1/ops/packets/{pid}", headers=service)
+    facts = await client.get(f"/api/v1/ops/packets/{pid}", params={"view": "facts"}, headers=service)
+    assert facts.status_code == 200 and facts.headers["etag"] == full.headers["etag"]
+    expected = {k: v for k, v in full.json().items() if k not in ("history", "documents", "corrections")}
+    got = facts.json()
+    assert got.pop("document_count") == len(full.json()["documents"])
+    expected.pop("seconds_to_due"), got.pop("seconds_to_due")  # a clock reading, taken twice
+    assert got == expected and got["diagnosis_codes"] == ["M17.11", "E11.9"]
+    as_partner = await client.get(f"/api/v1/ops/packets/{pid}", params={"view": "facts"}, headers=partner)
+    assert as_partner.status_code == 401

@@ -547,10 +547,21 @@ async def ops_counts(request: Request, identity: IdentityDep) -> dict[str, int]:
 
 
 @ops_router.get("/packets/{packet_id}", summary="Packet detail with history, documents and corrections")
-async def ops_detail(request: Request, packet_id: uuid.UUID, identity: IdentityDep) -> JSONResponse:
+async def ops_detail(
+    request: Request,
+    packet_id: uuid.UUID,
+    identity: IdentityDep,
+    view: Annotated[
+        Literal["full", "facts"],
+        Query(description="`facts`: no history, documents or corrections; `document_count` instead (validation)"),
+    ] = "full",
+) -> JSONResponse:
     require_roles(identity, READERS)
     tag_packet(packet_id)
-    detail = await uc.packet_detail(ctx_of(request), packet_id)
+    if view == "facts":
+        detail = await uc.packet_facts(ctx_of(request), packet_id)
+    else:
+        detail = await uc.packet_detail(ctx_of(request), packet_id)
     return JSONResponse(detail, headers={"ETag": f'"{detail["version"]}"'})
 
 

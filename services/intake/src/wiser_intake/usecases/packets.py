@@ -14,7 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import IO, Any
 
 from pydantic import ValidationError
-from sqlalchemy import and_, delete, func, or_, select, text, update
+from sqlalchemy import String, and_, delete, func, literal, literal_column, or_, select, update
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,7 +40,7 @@ from ..domain import clock
 from ..domain import state_machine as sm
 from ..domain.packet import CORRECTABLE, PacketIn, get_path, set_path
 from .context import Intake
-from .transitions import Applied, NotFound, Rejected, Result, apply_in_session
+from .transitions import NotFound, Rejected, Result, apply_in_session, move_values, record_move
 
 log = logging.getLogger("wiser.intake.packets")
 
@@ -176,27 +177,40 @@ async def submit_packet(
     packet_id = uuid.uuid4()
     received_at = now()
     keys = await _store_documents(ctx, packet_id, docs)
+    # T1 is decided here and written in the same transaction as the packet: one transaction, no
+    # re-read of the row just inserted. A packet is new, so it is `received` at version 1 with no run;
+    # the state machine still decides (should it ever refuse T1, the packet stays `received` and
+    # housekeeping tries T1 again, as it does for packets committed before this was one transaction).
+    t1 = sm.Trigger(sm.RECEIVED, SYSTEM, now())
+    t1_decision = sm.decide(sm.PacketView(state=m.PacketState.RECEIVED, validation_run=0), t1)
+    moved = t1_decision if isinstance(t1_decision, sm.Move) else None
+    state_values: dict[str, Any] = {
+        "state": m.PacketState.RECEIVED.value,
+        "version": 1,
+        "validation_run": 0,
+        "updated_at": received_at,
+    }
+    if moved is not None:
+        state_values = move_values(moved, t1, 2)
     try:
         async with ctx.sessions() as session, session.begin():
-            seq = await session.scalar(text("SELECT nextval('tracking_number_seq')"))
-            tracking = f"WSR-{received_at:%Y}-{seq:08d}"
             due = clock.due_at(received_at, packet.review_type)
-            await session.execute(
-                packets.insert().values(
+            tracking = await session.scalar(
+                packets.insert()
+                .values(
                     id=packet_id,
-                    tracking_number=tracking,
+                    tracking_number=_next_tracking_number(received_at),
                     partner_client_id=client_id,
                     channel=channel,
-                    state=m.PacketState.RECEIVED.value,
-                    version=1,
-                    validation_run=0,
                     received_at=received_at,
                     due_at=due,
-                    updated_at=received_at,
                     payload_hash=req_hash or request_hash(packet.model_dump(mode="json"), docs),
                     **_packet_columns(packet),
+                    **state_values,
                 )
+                .returning(packets.c.tracking_number)
             )
+            assert tracking is not None
             await _write_lines(session, packet_id, packet, replace=False)
             if docs:
                 await session.execute(
@@ -237,6 +251,8 @@ async def submit_packet(
                     due_at=due,
                 ),
             )
+            if moved is not None:  # after PacketReceived, as when T1 was its own transaction
+                await record_move(session, packet_id, t1, moved, state_values, determination=None, utn=None)
     except IntegrityError:
         await ctx.store.delete(keys)
         if idempotency_key and client_id:
@@ -250,20 +266,28 @@ async def submit_packet(
         await ctx.store.delete(keys)
         raise
     log.info("packet received", extra={"packet_id": str(packet_id), "documents": len(docs)})
-    result = await start_validation(ctx, packet_id)
-    state = result.move.target.value if isinstance(result, Applied) else m.PacketState.RECEIVED.value
     return True, {
         "packet_id": str(packet_id),
         "tracking_number": tracking,
-        "state": state,
+        "state": state_values["state"],
         "review_type": packet.review_type,
         "received_at": _iso(received_at),
         "due_at": _iso(due),
     }
 
 
+_TRACKING_SEQ = literal_column(
+    "(SELECT lpad(s::text, greatest(8, length(s::text)), '0') FROM nextval('tracking_number_seq') AS s)", String
+)
+
+
+def _next_tracking_number(received_at: datetime) -> Any:
+    """`WSR-<year>-<sequence, at least 8 digits>`, drawn from the sequence inside the INSERT itself."""
+    return literal(f"WSR-{received_at:%Y}-", String) + _TRACKING_SEQ
+
+
 async def start_validation(ctx: Intake, packet_id: uuid.UUID) -> Result:
-    """T1: right after the packet is committed (and by housekeeping for any left behind)."""
+    """T1 for a packet left in `received` (housekeeping); a new packet gets T1 in its submit transaction."""
     async with ctx.sessions() as session, session.begin():
         return await apply_in_session(session, packet_id, sm.Trigger(sm.RECEIVED, SYSTEM, now()))
 
@@ -532,37 +556,8 @@ async def state_counts(ctx: Intake) -> dict[str, int]:
     return dict(counts)
 
 
-async def packet_detail(ctx: Intake, packet_id: uuid.UUID) -> dict[str, Any]:
-    window = timedelta(hours=ctx.settings.at_risk_hours)
-    async with ctx.sessions() as session:
-        row = (await session.execute(select(packets).where(packets.c.id == packet_id))).first()
-        if row is None:
-            raise not_found()
-        history = await _history(session, packet_id)
-        lines = (
-            await session.execute(
-                select(service_lines).where(service_lines.c.packet_id == packet_id).order_by(service_lines.c.line_no)
-            )
-        ).all()
-        dx = (
-            (
-                await session.execute(
-                    select(diagnoses.c.code).where(diagnoses.c.packet_id == packet_id).order_by(diagnoses.c.position)
-                )
-            )
-            .scalars()
-            .all()
-        )
-        docs = (
-            await session.execute(
-                select(documents).where(documents.c.packet_id == packet_id).order_by(documents.c.uploaded_at)
-            )
-        ).all()
-        fixes = (
-            await session.execute(
-                select(corrections).where(corrections.c.packet_id == packet_id).order_by(corrections.c.id)
-            )
-        ).all()
+def _detail_core(row: Any, lines: Any, dx: list[str], window: timedelta) -> dict[str, Any]:
+    """The packet itself as the ops detail shows it (without documents, history and corrections)."""
     return {
         **ops_row(row, window),
         "external_ref": row.external_ref,
@@ -591,6 +586,68 @@ async def packet_detail(ctx: Intake, packet_id: uuid.UUID) -> dict[str, Any]:
         "dismissal": row.dismissal,
         "closure_reason": row.closure_reason,
         "sla_breached_at": _iso(row.sla_breached_at),
+    }
+
+
+def _lines_query(packet_id: uuid.UUID) -> Any:
+    return select(service_lines).where(service_lines.c.packet_id == packet_id).order_by(service_lines.c.line_no)
+
+
+async def packet_facts(ctx: Intake, packet_id: uuid.UUID) -> dict[str, Any]:
+    """What validation reads: the packet detail without history, documents and corrections, with
+    `document_count` instead of the documents list; two queries instead of six."""
+    window = timedelta(hours=ctx.settings.at_risk_hours)
+    async with ctx.sessions() as session:
+        row = (
+            await session.execute(
+                select(
+                    packets,
+                    select(func.count())
+                    .where(documents.c.packet_id == packet_id)
+                    .scalar_subquery()
+                    .label("document_count"),
+                    select(func.array_agg(aggregate_order_by(diagnoses.c.code, diagnoses.c.position)))
+                    .where(diagnoses.c.packet_id == packet_id)
+                    .scalar_subquery()
+                    .label("diagnosis_codes"),
+                ).where(packets.c.id == packet_id)
+            )
+        ).first()
+        if row is None:
+            raise not_found()
+        lines = (await session.execute(_lines_query(packet_id))).all()
+    return {**_detail_core(row, lines, row.diagnosis_codes or [], window), "document_count": row.document_count}
+
+
+async def packet_detail(ctx: Intake, packet_id: uuid.UUID) -> dict[str, Any]:
+    window = timedelta(hours=ctx.settings.at_risk_hours)
+    async with ctx.sessions() as session:
+        row = (await session.execute(select(packets).where(packets.c.id == packet_id))).first()
+        if row is None:
+            raise not_found()
+        history = await _history(session, packet_id)
+        lines = (await session.execute(_lines_query(packet_id))).all()
+        dx = (
+            (
+                await session.execute(
+                    select(diagnoses.c.code).where(diagnoses.c.packet_id == packet_id).order_by(diagnoses.c.position)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        docs = (
+            await session.execute(
+                select(documents).where(documents.c.packet_id == packet_id).order_by(documents.c.uploaded_at)
+            )
+        ).all()
+        fixes = (
+            await session.execute(
+                select(corrections).where(corrections.c.packet_id == packet_id).order_by(corrections.c.id)
+            )
+        ).all()
+    return {
+        **_detail_core(row, lines, list(dx), window),
         "documents": [
             {
                 "document_id": str(d.id),

@@ -83,6 +83,64 @@ async def lock_packet(session: AsyncSession, packet_id: uuid.UUID, owner: str | 
     return (await session.execute(query)).first()
 
 
+def move_values(decision: sm.Move, trigger: sm.Trigger, version: int) -> dict[str, Any]:
+    """The packet columns a move sets: its new state, version and time, and the rule's effects."""
+    values: dict[str, Any] = {"state": decision.target.value, "version": version, "updated_at": trigger.at}
+    values.update(decision.effects)
+    return values
+
+
+async def record_move(
+    session: AsyncSession,
+    packet_id: uuid.UUID,
+    trigger: sm.Trigger,
+    decision: sm.Move,
+    values: dict[str, Any],
+    *,
+    determination: dict[str, Any] | None,
+    utn: str | None,
+) -> None:
+    """The history row and the `intake.packet.transitioned` outbox row of a move already written to `packets`."""
+    message_id = trigger.message.message_id if trigger.message else None
+    version = values["version"]
+    await session.execute(
+        transitions.insert().values(
+            packet_id=packet_id,
+            transition=decision.transition,
+            from_state=decision.source.value,
+            to_state=decision.target.value,
+            trigger=trigger.kind,
+            actor_type=trigger.actor.type.value,
+            actor_id=trigger.actor.id,
+            reason=trigger.reason,
+            message_id=message_id,
+            version=version,
+            based_on_version=getattr(trigger.message, "packet_version", None),
+            at=trigger.at,
+        )
+    )
+    outcome = (values.get("determination") or determination or {}).get("outcome")
+    await add_to_outbox(
+        session,
+        outbox,
+        m.PacketTransitioned(
+            packet_id=packet_id,
+            producer="intake",
+            causation_id=message_id,
+            transition=decision.transition,
+            from_state=decision.source,
+            to_state=decision.target,
+            version=version,
+            actor=trigger.actor,
+            reason=trigger.reason,
+            outcome=m.Outcome(outcome) if outcome else None,
+            utn=utn,
+            validation_run=values.get("validation_run"),
+            closure_reason=values.get("closure_reason"),
+        ),
+    )
+
+
 async def apply_in_session(
     session: AsyncSession,
     packet_id: uuid.UUID,
@@ -143,45 +201,9 @@ async def apply_in_session(
     if before_move is not None:
         await before_move(session, row, decision)
     version = row.version + 1
-    values: dict[str, Any] = {"state": decision.target.value, "version": version, "updated_at": trigger.at}
-    values.update(decision.effects)
+    values = move_values(decision, trigger, version)
     await session.execute(update(packets).where(packets.c.id == packet_id).values(**values))
-    await session.execute(
-        transitions.insert().values(
-            packet_id=packet_id,
-            transition=decision.transition,
-            from_state=decision.source.value,
-            to_state=decision.target.value,
-            trigger=trigger.kind,
-            actor_type=trigger.actor.type.value,
-            actor_id=trigger.actor.id,
-            reason=trigger.reason,
-            message_id=message_id,
-            version=version,
-            based_on_version=getattr(trigger.message, "packet_version", None),
-            at=trigger.at,
-        )
-    )
-    outcome = (values.get("determination") or row.determination or {}).get("outcome")
-    await add_to_outbox(
-        session,
-        outbox,
-        m.PacketTransitioned(
-            packet_id=packet_id,
-            producer="intake",
-            causation_id=message_id,
-            transition=decision.transition,
-            from_state=decision.source,
-            to_state=decision.target,
-            version=version,
-            actor=trigger.actor,
-            reason=trigger.reason,
-            outcome=m.Outcome(outcome) if outcome else None,
-            utn=row.utn,
-            validation_run=values.get("validation_run"),
-            closure_reason=values.get("closure_reason"),
-        ),
-    )
+    await record_move(session, packet_id, trigger, decision, values, determination=row.determination, utn=row.utn)
     return Applied(decision, version)
 
 

@@ -18,7 +18,10 @@ class IntakeClient:
     async def packet(self, packet_id: uuid.UUID) -> dict[str, Any]:
         token = issue_service_token(self.signing_key, self.issuer, ttl=60)
         r = await self.http.get(
-            f"{self.base_url}/api/v1/ops/packets/{packet_id}", headers={"Authorization": f"Bearer {token}"}, timeout=10
+            f"{self.base_url}/api/v1/ops/packets/{packet_id}",
+            params={"view": "facts"},  # the packet and its document count; no history, documents list, corrections
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
         )
         r.raise_for_status()
         return r.json()  # type: ignore[no-any-return]

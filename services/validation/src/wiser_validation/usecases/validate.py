@@ -55,7 +55,9 @@ def facts_from_intake(detail: dict[str, Any]) -> PacketFacts:
         {
             **detail,
             "state": detail["state_of_service"],
-            "document_count": len(detail.get("documents") or ()),
+            "document_count": detail["document_count"]
+            if "document_count" in detail
+            else len(detail.get("documents") or ()),
         }
     )
 
