@@ -141,6 +141,46 @@ async def record_move(
     )
 
 
+async def record_rejection(
+    session: AsyncSession,
+    packet_id: uuid.UUID,
+    state: m.PacketState,
+    decision: sm.Reject,
+    trigger: str,
+    message_id: uuid.UUID | None,
+    actor_id: str,
+    publish: bool = True,
+) -> None:
+    """A trigger that changes nothing leaves one trace: the rejection row (and, from the bus, the event)."""
+    await session.execute(
+        rejections.insert().values(
+            packet_id=packet_id,
+            trigger=trigger,
+            state=state.value,
+            code=decision.code,
+            detail=decision.detail,
+            message_id=message_id,
+            actor_id=actor_id,
+        )
+    )
+    if publish:
+        await add_to_outbox(
+            session,
+            outbox,
+            m.TransitionRejected(
+                packet_id=packet_id,
+                producer="intake",
+                trigger_type=trigger,
+                trigger_message_id=message_id,
+                current_state=state,
+                code=decision.code,
+                detail=decision.detail,
+                causation_id=message_id,
+            ),
+        )
+    log.info("transition rejected", extra={"trigger": trigger, "code": decision.code})
+
+
 async def apply_in_session(
     session: AsyncSession,
     packet_id: uuid.UUID,
@@ -170,33 +210,9 @@ async def apply_in_session(
     if isinstance(decision, sm.Wait):
         return Early(decision.reason)
     if isinstance(decision, sm.Reject):
-        await session.execute(
-            rejections.insert().values(
-                packet_id=packet_id,
-                trigger=trigger.kind,
-                state=view.state.value,
-                code=decision.code,
-                detail=decision.detail,
-                message_id=message_id,
-                actor_id=trigger.actor.id,
-            )
+        await record_rejection(
+            session, packet_id, view.state, decision, trigger.kind, message_id, trigger.actor.id, publish_rejection
         )
-        if publish_rejection:
-            await add_to_outbox(
-                session,
-                outbox,
-                m.TransitionRejected(
-                    packet_id=packet_id,
-                    producer="intake",
-                    trigger_type=trigger.kind,
-                    trigger_message_id=message_id,
-                    current_state=view.state,
-                    code=decision.code,
-                    detail=decision.detail,
-                    causation_id=message_id,
-                ),
-            )
-        log.info("transition rejected", extra={"trigger": trigger.kind, "code": decision.code})
         return Rejected(decision, view.state)
     if before_move is not None:
         await before_move(session, row, decision)
@@ -247,31 +263,11 @@ async def _assign_utn(sessions: Callable[[], AsyncSession], handler: str, messag
         if isinstance(decision, sm.Wait):
             raise _RollBack(Early(decision.reason))
         if isinstance(decision, sm.Reject):
-            await session.execute(
-                rejections.insert().values(
-                    packet_id=message.packet_id,
-                    trigger=message.type,
-                    state=row.state,
-                    code=decision.code,
-                    detail=decision.detail,
-                    message_id=message.message_id,
-                    actor_id="clinical",
-                )
+            state = m.PacketState(row.state)
+            await record_rejection(
+                session, message.packet_id, state, decision, message.type, message.message_id, message.producer
             )
-            await add_to_outbox(
-                session,
-                outbox,
-                message.caused(
-                    m.TransitionRejected,
-                    producer="intake",
-                    trigger_type=message.type,
-                    trigger_message_id=message.message_id,
-                    current_state=m.PacketState(row.state),
-                    code=decision.code,
-                    detail=decision.detail,
-                ),
-            )
-            return Rejected(decision, m.PacketState(row.state))
+            return Rejected(decision, state)
         await session.execute(
             update(packets)
             .where(packets.c.id == message.packet_id)
