@@ -1,0 +1,84 @@
+"""What intake's use cases share: the clock, the system actor, incoming documents, outcome mapping."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import IO, Any
+
+from wiser_contracts import messages as m
+from wiser_servicekit.identity import Identity
+from wiser_servicekit.problems import Problem
+
+from .transitions import NotFound, Rejected, Result
+
+log = logging.getLogger("wiser.intake.packets")
+
+SYSTEM = m.Actor(type=m.ActorType.SYSTEM, id="intake")
+
+
+@dataclass
+class IncomingDocument:
+    """A document already checked (type sniffed, size measured, hashed) and ready to store."""
+
+    document_id: uuid.UUID
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    category: str
+    fileobj: IO[bytes]
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def request_hash(packet_json: dict[str, Any], docs: list[IncomingDocument]) -> str:
+    canonical = json.dumps(packet_json, sort_keys=True, separators=(",", ":"), default=str)
+    h = hashlib.sha256(canonical.encode())
+    for d in docs:
+        h.update(d.sha256.encode())
+    return h.hexdigest()
+
+
+# ----------------------------------------------------------------------------------------- reads
+
+
+def _iso(d: datetime | None) -> str | None:
+    return d.isoformat().replace("+00:00", "Z") if d else None
+
+
+def not_found() -> Problem:
+    return Problem(404, "Not found", "No such packet.", code="PACKET_NOT_FOUND")
+
+
+# --------------------------------------------------------------------------------- changes
+
+
+def _actor(identity: Identity) -> m.Actor:
+    return m.Actor(type=m.ActorType.USER, id=identity.user_id, roles=tuple(sorted(identity.roles)))
+
+
+def _raise_for(result: Result) -> None:
+    if isinstance(result, NotFound):
+        raise not_found()
+    if isinstance(result, Rejected):
+        if result.reject.code == "VERSION_MISMATCH":
+            raise Problem(
+                412,
+                "Version mismatch",
+                f"{result.reject.detail}; reload it and apply your changes again.",
+                code="VERSION_MISMATCH",
+            )
+        status = 403 if result.reject.code == "ROLE_FORBIDDEN" else 409
+        raise Problem(
+            status,
+            "Transition not allowed" if status == 409 else "Forbidden",
+            result.reject.detail,
+            code=result.reject.code,
+        )

@@ -1,0 +1,200 @@
+"""Ops commands on a packet in review: corrections (T5), dismissal (T6), withdrawal (T19)."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from datetime import date
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from wiser_contracts import messages as m
+from wiser_servicekit.identity import Identity
+from wiser_servicekit.outbox import add_to_outbox
+from wiser_servicekit.problems import Problem, validation_errors
+
+from .. import reference
+from ..adapters.tables import (
+    corrections,
+    diagnoses,
+    outbox,
+    packets,
+    service_lines,
+)
+from ..domain import state_machine as sm
+from ..domain.packet import CORRECTABLE, PacketIn, get_path, set_path
+from .common import _actor, _raise_for, now
+from .context import Intake
+from .queries import packet_detail
+from .submit import _packet_columns, _write_lines
+from .transitions import Result, apply_in_session
+
+
+def _current_doc(row: Any, lines: list[Any], dx: list[str]) -> dict[str, Any]:
+    return {
+        "external_ref": row.external_ref,
+        "submission_type": row.submission_type,
+        "previous_utn": row.previous_utn,
+        "review_type": row.review_type,
+        "expedited_reason": row.expedited_reason,
+        "state": row.state_of_service,
+        "place_of_service": row.place_of_service,
+        "type_of_bill": row.type_of_bill,
+        "beneficiary": copy.deepcopy(row.beneficiary),
+        "practitioner": copy.deepcopy(row.practitioner),
+        "facility": copy.deepcopy(row.facility),
+        "requester": copy.deepcopy(row.requester),
+        "services": [
+            {
+                "code": ln.code,
+                "units": ln.units,
+                "modifiers": list(ln.modifiers),
+                "date_of_service": ln.date_of_service.isoformat(),
+            }
+            for ln in lines
+        ],
+        "diagnosis_codes": list(dx),
+    }
+
+
+async def correct_packet(
+    ctx: Intake, identity: Identity, packet_id: uuid.UUID, if_match: int, changes: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """T5: apply ops' field corrections (each with a reason), record old/new values, validate again."""
+    for c in changes:
+        if c.get("field") not in CORRECTABLE:
+            raise Problem(
+                422,
+                "Field not correctable",
+                f"{c.get('field')!r} cannot be corrected here.",
+                code="FIELD_NOT_CORRECTABLE",
+                errors=[
+                    {
+                        "field": str(c.get("field")),
+                        "code": "FIELD_NOT_CORRECTABLE",
+                        "message": "not a correctable field",
+                    }
+                ],
+            )
+    at = now()
+    trigger = sm.Trigger(
+        sm.OPS_CORRECT,
+        _actor(identity),
+        at,
+        data={"corrections": changes},
+        reason="; ".join(f"{c['field']}: {c.get('reason', '')}" for c in changes)[:1000],
+    )
+
+    async def apply_corrections(session: AsyncSession, row: Any, move: sm.Move) -> None:
+        lines = list(
+            (
+                await session.execute(
+                    select(service_lines)
+                    .where(service_lines.c.packet_id == packet_id)
+                    .order_by(service_lines.c.line_no)
+                )
+            ).all()
+        )
+        dx = list(
+            (
+                await session.execute(
+                    select(diagnoses.c.code).where(diagnoses.c.packet_id == packet_id).order_by(diagnoses.c.position)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        doc = _current_doc(row, lines, dx)
+        olds = []
+        for c in changes:
+            olds.append(copy.deepcopy(get_path(doc, c["field"])))
+            set_path(doc, c["field"], c.get("value"))
+        try:
+            fixed = PacketIn.model_validate(doc)
+        except ValidationError as e:
+            raise Problem(
+                422,
+                "Invalid correction",
+                "The corrected packet is not well formed.",
+                code="VALIDATION_FAILED",
+                errors=validation_errors(list(e.errors())),
+            ) from e
+        columns = _packet_columns(fixed)
+        columns.pop("external_ref")
+        columns.pop("submission_type")
+        columns.pop("review_type")
+        await session.execute(update(packets).where(packets.c.id == packet_id).values(**columns))
+        await _write_lines(session, packet_id, fixed)
+        await session.execute(
+            corrections.insert(),
+            [
+                {
+                    "packet_id": packet_id,
+                    "version": row.version + 1,
+                    "field": c["field"],
+                    "old_value": old,
+                    "new_value": c.get("value"),
+                    "reason": c["reason"],
+                    "actor_id": identity.user_id,
+                    "at": at,
+                }
+                for c, old in zip(changes, olds, strict=True)
+            ],
+        )
+        await add_to_outbox(
+            session,
+            outbox,
+            m.PacketCorrected(
+                packet_id=packet_id,
+                producer="intake",
+                fields=tuple(c["field"] for c in changes),
+                version=row.version + 1,
+            ),
+        )
+
+    async with ctx.sessions() as session, session.begin():
+        result = await apply_in_session(
+            session, packet_id, trigger, before_move=apply_corrections, expected_version=if_match
+        )
+    _raise_for(result)
+    return await packet_detail(ctx, packet_id)
+
+
+async def dismiss_packet(ctx: Intake, identity: Identity, packet_id: uuid.UUID, code: str, note: str) -> dict[str, Any]:
+    """T6: ops dismisses a packet in manual review with a reason code from the reference list."""
+    reasons = reference.dismissal_reasons(date.today())
+    trigger = sm.Trigger(
+        sm.OPS_DISMISS,
+        _actor(identity),
+        now(),
+        data={
+            "code": code,
+            "note": note,
+            "allowed_codes": tuple(reasons),
+            "reason_text": reasons.get(code, {}).get("reason", ""),
+        },
+        reason=f"{code}: {note}"[:1000],
+    )
+    async with ctx.sessions() as session, session.begin():
+        result = await apply_in_session(session, packet_id, trigger)
+    _raise_for(result)
+    return await packet_detail(ctx, packet_id)
+
+
+async def withdraw_packet(
+    ctx: Intake, packet_id: uuid.UUID, reason: str, *, partner: str | None = None, identity: Identity | None = None
+) -> Result:
+    """T19: the requester (its own packets) or a supervisor closes a packet before determination."""
+    if partner is not None:
+        actor = m.Actor(type=m.ActorType.PARTNER, id=partner)
+    else:
+        assert identity is not None
+        actor = _actor(identity)
+    trigger = sm.Trigger(sm.WITHDRAW, actor, now(), data={}, reason=reason[:1000] or "withdrawn")
+    async with ctx.sessions() as session, session.begin():
+        result = await apply_in_session(session, packet_id, trigger, owner=partner)
+    _raise_for(result)
+    return result

@@ -1,0 +1,439 @@
+"""Reading packets: the partner's view and list (cursor pages), the ops search, counts, detail and facts."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from wiser_contracts import messages as m
+from wiser_servicekit.crypto import cipher
+from wiser_servicekit.problems import Problem
+
+from ..adapters.tables import (
+    corrections,
+    diagnoses,
+    documents,
+    packets,
+    service_lines,
+    transitions,
+)
+from ..domain import clock
+from ..domain import state_machine as sm
+from .common import _iso, log, not_found, now
+from .context import Intake
+
+
+async def packet_summary(ctx: Intake, packet_id: uuid.UUID) -> dict[str, Any]:
+    async with ctx.sessions() as session:
+        row = (await session.execute(select(packets).where(packets.c.id == packet_id))).first()
+    assert row is not None
+    return {
+        "packet_id": str(row.id),
+        "tracking_number": row.tracking_number,
+        "state": row.state,
+        "review_type": row.review_type,
+        "received_at": _iso(row.received_at),
+        "due_at": _iso(row.due_at),
+    }
+
+
+def _determination(row: Any) -> dict[str, Any] | None:
+    det = row.determination
+    if not det:
+        return None
+    decided_at = datetime.fromisoformat(det["decided_at"])
+    valid_until = None
+    if det["outcome"] in ("affirmed", "partially_affirmed"):
+        valid_until = (decided_at + timedelta(days=120)).date().isoformat()
+    return {
+        "outcome": det["outcome"],
+        "utn": row.utn,
+        "decided_at": _iso(decided_at),
+        "valid_until": valid_until,
+        "lines": [
+            {"code": ln["code"], "outcome": ln["outcome"], "reasons": list(ln.get("reasons", []))}
+            for ln in det.get("lines", [])
+        ],
+    }
+
+
+async def _history(session: AsyncSession, packet_id: uuid.UUID) -> list[Any]:
+    return list(
+        (
+            await session.execute(
+                select(transitions).where(transitions.c.packet_id == packet_id).order_by(transitions.c.id)
+            )
+        ).all()
+    )
+
+
+def partner_view(row: Any, history: list[Any]) -> dict[str, Any]:
+    dismissal = None
+    if row.dismissal:
+        dismissal = {
+            "code": row.dismissal["code"],
+            "reason": row.dismissal.get("reason", ""),
+            "all": row.dismissal.get("all", []),
+        }
+    return {
+        "packet_id": str(row.id),
+        "tracking_number": row.tracking_number,
+        "external_ref": row.external_ref,
+        "state": row.state,
+        "review_type": row.review_type,
+        "received_at": _iso(row.received_at),
+        "due_at": _iso(row.due_at),
+        "updated_at": _iso(row.updated_at),
+        "closure_reason": row.closure_reason,
+        "determination": _determination(row),
+        "dismissal": dismissal,
+        "letters": [
+            {
+                "letter_id": lt["letter_id"],
+                "kind": lt["kind"],
+                "url": f"/api/v1/packets/{row.id}/letters/{lt['letter_id']}",
+            }
+            for lt in (row.letters or [])
+        ],
+        "history": [{"from": h.from_state, "to": h.to_state, "at": _iso(h.at)} for h in history],
+    }
+
+
+async def get_for_partner(ctx: Intake, client_id: str, packet_id: uuid.UUID) -> dict[str, Any]:
+    async with ctx.sessions() as session:
+        row = (
+            await session.execute(
+                select(packets).where(packets.c.id == packet_id, packets.c.partner_client_id == client_id)
+            )
+        ).first()
+        if row is None:
+            raise not_found()
+        return partner_view(row, await _history(session, packet_id))
+
+
+def _encode_cursor(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded))
+        assert isinstance(values, list) and len(values) == 2
+        return values
+    except Exception as e:
+        raise Problem(400, "Bad cursor", "The cursor is not one this API issued.", code="BAD_CURSOR") from e
+
+
+SORTS = {
+    "-received_at": (packets.c.received_at, True),
+    "received_at": (packets.c.received_at, False),
+    "due_at": (packets.c.due_at, False),
+    "-due_at": (packets.c.due_at, True),
+    "-updated_at": (packets.c.updated_at, True),
+}
+
+
+async def _page(
+    session: AsyncSession, where: list[Any], sort: str, cursor: str | None, limit: int
+) -> tuple[list[Any], str | None]:
+    column, desc = SORTS[sort]
+    query = select(packets).where(*where)
+    if cursor:
+        value, last_id = _decode_cursor(cursor)
+        at = datetime.fromisoformat(value)
+        pid = uuid.UUID(last_id)
+        if desc:
+            query = query.where(or_(column < at, and_(column == at, packets.c.id < pid)))
+        else:
+            query = query.where(or_(column > at, and_(column == at, packets.c.id > pid)))
+    order = (column.desc(), packets.c.id.desc()) if desc else (column.asc(), packets.c.id.asc())
+    rows = list((await session.execute(query.order_by(*order).limit(limit + 1))).all())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = _encode_cursor([getattr(last, column.key).isoformat(), str(last.id)])
+    return rows, next_cursor
+
+
+async def list_for_partner(
+    ctx: Intake,
+    client_id: str,
+    *,
+    external_ref: str | None,
+    state: str | None,
+    updated_since: datetime | None,
+    cursor: str | None,
+    limit: int,
+) -> dict[str, Any]:
+    where: list[Any] = [packets.c.partner_client_id == client_id]
+    if external_ref:
+        where.append(packets.c.external_ref == external_ref)
+    if state:
+        where.append(packets.c.state == state)
+    if updated_since:
+        where.append(packets.c.updated_at >= updated_since)
+    async with ctx.sessions() as session:
+        rows, next_cursor = await _page(session, where, "-received_at", cursor, limit)
+        items = [partner_view(r, await _history(session, r.id)) for r in rows]
+    return {"items": items, "next_cursor": next_cursor}
+
+
+# ------------------------------------------------------------------------------------- ops reads
+
+
+OPEN_STATES = tuple(s.value for s in sm.BEFORE_DETERMINATION)
+
+
+def ops_row(row: Any, at_risk_window: timedelta) -> dict[str, Any]:
+    t = now()
+    is_open = row.state in OPEN_STATES
+    return {
+        "packet_id": str(row.id),
+        "tracking_number": row.tracking_number,
+        "state": row.state,
+        "version": row.version,
+        "review_type": row.review_type,
+        "state_of_service": row.state_of_service,
+        "channel": row.channel,
+        "beneficiary_name": f"{row.beneficiary['first_name']} {row.beneficiary['last_name']}",
+        "mbi": str(row.beneficiary.get("mbi", "")).upper(),
+        "utn": row.utn,
+        "received_at": _iso(row.received_at),
+        "due_at": _iso(row.due_at),
+        "updated_at": _iso(row.updated_at),
+        "seconds_to_due": int((row.due_at - t).total_seconds()),
+        "at_risk": is_open and clock.at_risk(row.due_at, t, at_risk_window),
+        "outcome": (row.determination or {}).get("outcome"),
+    }
+
+
+async def search_packets(
+    ctx: Intake,
+    *,
+    state: list[str] | None = None,
+    service_code: str | None = None,
+    state_of_service: str | None = None,
+    review_type: str | None = None,
+    due_before: datetime | None = None,
+    at_risk: bool | None = None,
+    q: str | None = None,
+    sort: str = "-received_at",
+    cursor: str | None = None,
+    limit: int = 50,
+) -> dict[str, Any]:
+    window = timedelta(hours=ctx.settings.at_risk_hours)
+    where: list[Any] = []
+    if state:
+        where.append(packets.c.state.in_(state))
+    if service_code:
+        where.append(
+            packets.c.id.in_(select(service_lines.c.packet_id).where(service_lines.c.code == service_code.upper()))
+        )
+    if state_of_service:
+        where.append(packets.c.state_of_service == state_of_service.upper())
+    if review_type:
+        where.append(packets.c.review_type == review_type)
+    if due_before:
+        where.append(packets.c.due_at < due_before)
+    if at_risk is not None:
+        risky = and_(packets.c.state.in_(OPEN_STATES), packets.c.due_at <= now() + window)
+        where.append(risky if at_risk else ~risky)
+    if q and q.strip():
+        term = q.strip()
+        where.append(
+            or_(
+                packets.c.beneficiary_name.like(term.lower().replace("%", r"\%").replace("_", r"\_") + "%"),
+                packets.c.beneficiary_name.like("% " + term.lower().replace("%", r"\%").replace("_", r"\_") + "%"),
+                packets.c.mbi_index == cipher().blind_index(term),
+                packets.c.tracking_number == term.upper(),
+                packets.c.utn == term.upper(),
+            )
+        )
+    if sort not in SORTS:
+        raise Problem(422, "Invalid sort", f"sort must be one of {sorted(SORTS)}", code="BAD_SORT")
+    async with ctx.sessions() as session:
+        rows, next_cursor = await _page(session, where, sort, cursor, limit)
+    return {"items": [ops_row(r, window) for r in rows], "next_cursor": next_cursor}
+
+
+_COUNTS: dict[str, Any] = {"at": 0.0, "counts": None}
+COUNTS_TTL = 0.5  # seconds: every open dashboard asks on each refresh; half a second stale is invisible
+
+
+async def state_counts(ctx: Intake) -> dict[str, int]:
+    """Packets per state (a full count, shared between callers for half a second)."""
+    import time
+
+    if _COUNTS["counts"] is not None and time.monotonic() - _COUNTS["at"] < COUNTS_TTL:
+        return dict(_COUNTS["counts"])
+    async with ctx.sessions() as session:
+        rows = (await session.execute(select(packets.c.state, func.count()).group_by(packets.c.state))).all()
+    counts = {s.value: 0 for s in m.PacketState}
+    counts.update({r[0]: int(r[1]) for r in rows})
+    _COUNTS.update(at=time.monotonic(), counts=counts)
+    return dict(counts)
+
+
+def _detail_core(row: Any, lines: Any, dx: list[str], window: timedelta) -> dict[str, Any]:
+    """The packet itself as the ops detail shows it (without documents, history and corrections)."""
+    return {
+        **ops_row(row, window),
+        "external_ref": row.external_ref,
+        "submission_type": row.submission_type,
+        "previous_utn": row.previous_utn,
+        "expedited_reason": row.expedited_reason,
+        "place_of_service": row.place_of_service,
+        "type_of_bill": row.type_of_bill,
+        "validation_run": row.validation_run,
+        "beneficiary": row.beneficiary,
+        "practitioner": row.practitioner,
+        "facility": row.facility,
+        "requester": row.requester,
+        "services": [
+            {
+                "line_no": ln.line_no,
+                "code": ln.code,
+                "units": ln.units,
+                "modifiers": list(ln.modifiers),
+                "date_of_service": ln.date_of_service.isoformat(),
+            }
+            for ln in lines
+        ],
+        "diagnosis_codes": list(dx),
+        "determination": _determination(row),
+        "dismissal": row.dismissal,
+        "closure_reason": row.closure_reason,
+        "sla_breached_at": _iso(row.sla_breached_at),
+    }
+
+
+def _lines_query(packet_id: uuid.UUID) -> Any:
+    return select(service_lines).where(service_lines.c.packet_id == packet_id).order_by(service_lines.c.line_no)
+
+
+async def packet_facts(ctx: Intake, packet_id: uuid.UUID) -> dict[str, Any]:
+    """What validation reads: the packet detail without history, documents and corrections, with
+    `document_count` instead of the documents list; two queries instead of six."""
+    window = timedelta(hours=ctx.settings.at_risk_hours)
+    async with ctx.sessions() as session:
+        row = (
+            await session.execute(
+                select(
+                    packets,
+                    select(func.count())
+                    .where(documents.c.packet_id == packet_id)
+                    .scalar_subquery()
+                    .label("document_count"),
+                    select(func.array_agg(aggregate_order_by(diagnoses.c.code, diagnoses.c.position)))
+                    .where(diagnoses.c.packet_id == packet_id)
+                    .scalar_subquery()
+                    .label("diagnosis_codes"),
+                ).where(packets.c.id == packet_id)
+            )
+        ).first()
+        if row is None:
+            raise not_found()
+        lines = (await session.execute(_lines_query(packet_id))).all()
+    return {**_detail_core(row, lines, row.diagnosis_codes or [], window), "document_count": row.document_count}
+
+
+async def packet_detail(ctx: Intake, packet_id: uuid.UUID) -> dict[str, Any]:
+    window = timedelta(hours=ctx.settings.at_risk_hours)
+    async with ctx.sessions() as session:
+        row = (await session.execute(select(packets).where(packets.c.id == packet_id))).first()
+        if row is None:
+            raise not_found()
+        history = await _history(session, packet_id)
+        lines = (await session.execute(_lines_query(packet_id))).all()
+        dx = (
+            (
+                await session.execute(
+                    select(diagnoses.c.code).where(diagnoses.c.packet_id == packet_id).order_by(diagnoses.c.position)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        docs = (
+            await session.execute(
+                select(documents).where(documents.c.packet_id == packet_id).order_by(documents.c.uploaded_at)
+            )
+        ).all()
+        fixes = (
+            await session.execute(
+                select(corrections).where(corrections.c.packet_id == packet_id).order_by(corrections.c.id)
+            )
+        ).all()
+    return {
+        **_detail_core(row, lines, list(dx), window),
+        "documents": [
+            {
+                "document_id": str(d.id),
+                "filename": d.filename,
+                "content_type": d.content_type,
+                "size": d.size,
+                "sha256": d.sha256,
+                "category": d.category,
+                "uploaded_at": _iso(d.uploaded_at),
+            }
+            for d in docs
+        ],
+        "history": [
+            {
+                "transition": h.transition,
+                "from": h.from_state,
+                "to": h.to_state,
+                "trigger": h.trigger,
+                "actor_type": h.actor_type,
+                "actor_id": h.actor_id,
+                "reason": h.reason,
+                "message_id": str(h.message_id) if h.message_id else None,
+                "version": h.version,
+                "based_on_version": h.based_on_version,  # the packet version the trigger was produced from
+                "at": _iso(h.at),
+            }
+            for h in history
+        ],
+        "corrections": [
+            {
+                "version": c.version,
+                "field": c.field,
+                "old_value": c.old_value,
+                "new_value": c.new_value,
+                "reason": c.reason,
+                "actor_id": c.actor_id,
+                "at": _iso(c.at),
+            }
+            for c in fixes
+        ],
+    }
+
+
+async def document_for(
+    ctx: Intake, packet_id: uuid.UUID, document_id: uuid.UUID, owner: str | None = None
+) -> tuple[Any, bytes]:
+    async with ctx.sessions() as session:
+        query = select(documents).where(documents.c.id == document_id, documents.c.packet_id == packet_id)
+        if owner is not None:
+            query = query.join(packets, packets.c.id == documents.c.packet_id).where(
+                packets.c.partner_client_id == owner
+            )
+        doc = (await session.execute(query)).first()
+    if doc is None:
+        raise Problem(404, "Not found", "No such document.", code="DOCUMENT_NOT_FOUND")
+    try:
+        return doc, await ctx.store.get(doc.s3_key)
+    except LookupError as e:
+        log.error("document bytes missing from storage", extra={"packet_id": str(packet_id)})
+        raise Problem(
+            404, "Document unavailable", "The document's bytes are missing from storage.", code="DOCUMENT_BYTES_MISSING"
+        ) from e
