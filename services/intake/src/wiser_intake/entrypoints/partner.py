@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
 import tempfile
 import uuid
 from datetime import datetime
@@ -14,7 +13,6 @@ import httpx
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import select, update
 from starlette.datastructures import UploadFile
 
 from wiser_contracts import messages as m
@@ -23,10 +21,10 @@ from wiser_servicekit.problems import Problem, validation_errors
 from wiser_servicekit.telemetry import tag_packet
 
 from ..adapters.partners import Partner, issue_token, token_subject, unauthorized
-from ..adapters.tables import webhooks
 from ..domain.documents import ACCEPTED, CATEGORIES, MAX_DOCUMENT_BYTES, MAX_DOCUMENTS, safe_filename, sniff
 from ..domain.packet import PacketIn
 from ..usecases import packets as uc
+from ..usecases import webhooks as webhook_uc
 from .deps import WithdrawIn, ctx_of
 
 WEBHOOK_EVENTS = ("packet.transitioned", "packet.determined", "letter.available")
@@ -396,79 +394,40 @@ class WebhookIn(BaseModel):
     events: list[Literal["packet.transitioned", "packet.determined", "letter.available"]] = Field(min_length=1)
 
 
-def _webhook_out(row: Any) -> dict[str, Any]:
-    return {
-        "webhook_id": str(row.id),
-        "url": row.url,
-        "events": list(row.events),
-        "created_at": row.created_at.isoformat(),
-    }
+def _not_found() -> Problem:
+    return Problem(404, "Not found", "No such webhook.", code="WEBHOOK_NOT_FOUND")
 
 
 @partner_router.post("/api/v1/webhooks", status_code=201, summary="Register a webhook")
 async def register_webhook(request: Request, body: WebhookIn, partner: PartnerDep) -> dict[str, Any]:
-    ctx = ctx_of(request)
-    if body.url.startswith("http://") and ctx.settings.env not in ("dev", "test"):
+    try:
+        return await webhook_uc.register(ctx_of(request), partner.client_id, body.url, list(body.events))
+    except webhook_uc.InsecureWebhookUrl as e:
         raise Problem(
             422,
             "Webhook URL must use https",
             code="VALIDATION_FAILED",
             errors=[{"field": "url", "code": "HTTPS_REQUIRED", "message": "use https"}],
-        )
-    webhook_id, secret = uuid.uuid4(), "whsec_" + secrets.token_urlsafe(32)
-    async with ctx.sessions() as session, session.begin():
-        await session.execute(
-            webhooks.insert().values(
-                id=webhook_id,
-                client_id=partner.client_id,
-                url=body.url,
-                events=sorted(set(body.events)),
-                secret=secret,
-            )
-        )
-    return {"webhook_id": str(webhook_id), "secret": secret, "url": body.url, "events": sorted(set(body.events))}
+        ) from e
 
 
 @partner_router.get("/api/v1/webhooks", summary="The partner's webhooks")
 async def list_webhooks(request: Request, partner: PartnerDep) -> dict[str, Any]:
-    async with ctx_of(request).sessions() as session:
-        rows = (
-            await session.execute(
-                select(webhooks)
-                .where(webhooks.c.client_id == partner.client_id, webhooks.c.deleted_at.is_(None))
-                .order_by(webhooks.c.created_at)
-            )
-        ).all()
-    return {"items": [_webhook_out(r) for r in rows]}
+    return await webhook_uc.listing(ctx_of(request), partner.client_id)
 
 
 @partner_router.get("/api/v1/webhooks/{webhook_id}", summary="One webhook")
 async def get_webhook(request: Request, webhook_id: uuid.UUID, partner: PartnerDep) -> dict[str, Any]:
-    async with ctx_of(request).sessions() as session:
-        row = (
-            await session.execute(
-                select(webhooks).where(
-                    webhooks.c.id == webhook_id,
-                    webhooks.c.client_id == partner.client_id,
-                    webhooks.c.deleted_at.is_(None),
-                )
-            )
-        ).first()
-    if row is None:
-        raise Problem(404, "Not found", "No such webhook.", code="WEBHOOK_NOT_FOUND")
-    return _webhook_out(row)
+    try:
+        return await webhook_uc.one(ctx_of(request), partner.client_id, webhook_id)
+    except webhook_uc.WebhookNotFound as e:
+        raise _not_found() from e
 
 
 @partner_router.delete("/api/v1/webhooks/{webhook_id}", status_code=204, summary="Remove a webhook")
 async def delete_webhook(request: Request, webhook_id: uuid.UUID, partner: PartnerDep) -> Response:
-    async with ctx_of(request).sessions() as session, session.begin():
-        result = await session.execute(
-            update(webhooks)
-            .where(
-                webhooks.c.id == webhook_id, webhooks.c.client_id == partner.client_id, webhooks.c.deleted_at.is_(None)
-            )
-            .values(deleted_at=uc.now())
-        )
-    if result.rowcount == 0:  # type: ignore[attr-defined]
-        raise Problem(404, "Not found", "No such webhook.", code="WEBHOOK_NOT_FOUND")
+    try:
+        await webhook_uc.remove(ctx_of(request), partner.client_id, webhook_id)
+    except webhook_uc.WebhookNotFound as e:
+        raise _not_found() from e
     return Response(status_code=204)
