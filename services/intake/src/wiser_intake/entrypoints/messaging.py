@@ -6,17 +6,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import update
-
 from wiser_contracts import messages as m
 from wiser_contracts import topology
 from wiser_servicekit.consumer import Defer
-from wiser_servicekit.outbox import record_in_inbox
 
-from ..adapters.tables import inbox, packets
 from ..domain import state_machine as sm
 from ..usecases.context import Intake
-from ..usecases.transitions import Applied, Early, apply_bus_trigger, assign_utn
+from ..usecases.transitions import Applied, Early, apply_bus_trigger, assign_utn, remember_letter
 from .on_behalf import command_actor
 
 log = logging.getLogger("wiser.intake.messaging")
@@ -74,7 +70,7 @@ def _handler(ctx: Intake, inbox_key: str) -> Callable[[Any], Awaitable[None]]:
         else:
             result = await apply_bus_trigger(ctx.sessions, inbox_key, message, trigger_for(message))
             if isinstance(message, m.LetterDrafted) and isinstance(result, Applied):
-                await _remember_letter(ctx, message)
+                await remember_letter(ctx.sessions, message)
         if isinstance(result, Early):
             # Legal once the packet gets where it is heading (STATE_MACHINE.md, "Early is not illegal").
             raise Defer(result.reason)
@@ -84,14 +80,3 @@ def _handler(ctx: Intake, inbox_key: str) -> Callable[[Any], Awaitable[None]]:
         )
 
     return handle
-
-
-async def _remember_letter(ctx: Intake, message: m.LetterDrafted) -> None:
-    """Keep the letter's id so partners can fetch it (once per message)."""
-    async with ctx.sessions() as session, session.begin():
-        if not await record_in_inbox(session, inbox, message.message_id, "intake.letters"):
-            return
-        entry = [{"letter_id": str(message.letter_id), "kind": message.kind, "version": message.letter_version}]
-        await session.execute(
-            update(packets).where(packets.c.id == message.packet_id).values(letters=packets.c.letters.op("||")(entry))
-        )

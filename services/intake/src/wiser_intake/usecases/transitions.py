@@ -274,3 +274,14 @@ async def _assign_utn(sessions: Callable[[], AsyncSession], handler: str, messag
             .values(utn=message.utn, updated_at=datetime.now(UTC))
         )
         return Applied(decision, row.version)
+
+
+async def remember_letter(sessions: Callable[[], AsyncSession], message: m.LetterDrafted) -> None:
+    """Keep the drafted letter's id on the packet so its partner can fetch it (once per message)."""
+    async with sessions() as session, session.begin():
+        if not await record_in_inbox(session, inbox, message.message_id, "intake.letters"):
+            return
+        entry = [{"letter_id": str(message.letter_id), "kind": message.kind, "version": message.letter_version}]
+        await session.execute(
+            update(packets).where(packets.c.id == message.packet_id).values(letters=packets.c.letters.op("||")(entry))
+        )
