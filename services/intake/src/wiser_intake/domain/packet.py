@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, model_validator
 
+from wiser_contracts import packet_fields
+
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 OptText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None
 StateCode = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Z]{2}$")]
@@ -105,17 +107,8 @@ class PacketIn(Strict):
         return self
 
 
-# Fields ops may correct (T5), as dotted paths into the packet.
-CORRECTABLE = (
-    "beneficiary.mbi", "beneficiary.first_name", "beneficiary.last_name", "beneficiary.date_of_birth",
-    "beneficiary.gender", "beneficiary.address",
-    "practitioner.npi", "practitioner.ptan", "practitioner.first_name", "practitioner.last_name",
-    "practitioner.fax", "practitioner.email", "practitioner.phone", "practitioner.address",
-    "facility", "facility.name", "facility.npi", "facility.ccn", "facility.ptan",
-    "requester", "requester.name", "requester.phone", "requester.fax", "requester.email",
-    "state", "place_of_service", "type_of_bill", "expedited_reason", "previous_utn",
-    "services", "diagnosis_codes",
-)  # fmt: skip
+# Fields ops may correct (T5), as dotted paths into the packet (wiser_contracts.packet_fields).
+CORRECTABLE = tuple(packet_fields.CORRECTABLE)
 
 
 def get_path(doc: dict[str, object], path: str) -> object:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from wiser_contracts import messages as m
+from wiser_contracts import packet_fields
 
 from ...domain.auth import CORRECTORS, DISMISSERS, STAFF
 from ...usecases.accounts import Session
@@ -17,25 +18,7 @@ from .packets import load_packet, load_validation
 
 router = APIRouter(include_in_schema=False)
 
-CORRECTABLE = (
-    ("beneficiary.mbi", "MBI"),
-    ("beneficiary.first_name", "Beneficiary first name"),
-    ("beneficiary.last_name", "Beneficiary last name"),
-    ("beneficiary.date_of_birth", "Date of birth"),
-    ("practitioner.npi", "Practitioner NPI"),
-    ("practitioner.ptan", "Practitioner PTAN"),
-    ("practitioner.first_name", "Practitioner first name"),
-    ("practitioner.last_name", "Practitioner last name"),
-    ("facility.npi", "Facility NPI"),
-    ("facility.ccn", "Facility CCN"),
-    ("state", "State of service"),
-    ("place_of_service", "Place of service"),
-    ("type_of_bill", "Type of bill"),
-    ("requester.phone", "Requester phone"),
-    ("requester.fax", "Requester fax"),
-    ("requester.email", "Requester email"),
-    ("expedited_reason", "Expedited reason"),
-)
+CORRECTABLE = packet_fields.ON_THE_FORM
 DISMISSAL_CODES = (
     "WRONG_JURISDICTION",
     "NON_WISER_SERVICE",
