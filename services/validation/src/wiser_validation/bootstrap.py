@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 
 from wiser_contracts import topology
-from wiser_servicekit import messaging, metrics
-from wiser_servicekit.crypto import FieldCipher, configure_cipher
-from wiser_servicekit.db import make_engine, make_sessionmaker
-from wiser_servicekit.health import health_router, standard_checks
-from wiser_servicekit.logs import setup_logging
-from wiser_servicekit.problems import install_problem_handlers
-from wiser_servicekit.telemetry import instrument_httpx, setup_telemetry
+from wiser_servicekit import messaging
+from wiser_servicekit.service import runtime, service_app
 
 from .adapters.intake import IntakeClient
 from .adapters.peers import CircuitBreaker, HetsClient, NppesClient, PecosClient, Peers, Resilience, TtlCache
@@ -34,14 +25,7 @@ log = logging.getLogger("wiser.validation")
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    setup_logging("validation", settings.log_level)
-    setup_telemetry("validation", settings.otel_exporter, settings.otel_endpoint)
-    instrument_httpx()
-    configure_cipher(FieldCipher(settings.phi_keys, settings.phi_index_key))
-    engine = make_engine(settings.database_url, settings.db_schema, settings.db_pool_size)
-    if settings.otel_exporter != "none":  # a span per statement costs ~10% of the CPU: only when exported
-        SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine)
-    sessions = make_sessionmaker(engine)
+    rt = runtime("validation", settings)
     http = httpx.AsyncClient(timeout=settings.peer_timeout)
 
     def resilience() -> Resilience:
@@ -58,48 +42,34 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pecos=PecosClient(settings.pecos_url, http, resilience(), TtlCache(settings.registry_cache_seconds)),
     )
     validation = Validation(
-        sessions=sessions,
+        sessions=rt.sessions,
         intake=IntakeClient(settings.intake_url, settings.signing_key(), settings.identity_issuer, http),
         peers=peers,
-        reference=ReferenceStore(sessions),
+        reference=ReferenceStore(rt.sessions),
     )
     bus = messaging.ServiceBus(
         "validation",
         settings,
-        sessions,
+        rt.sessions,
         outbox,
         topology.VALIDATION,
         make_handlers(validation),
         (bus_leases, bus_replicas),
     )
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with sessions() as session, session.begin():
+    async def load_reference() -> None:
+        async with rt.sessions() as session, session.begin():
             added = await load_files(session, file_documents(settings.reference_dir))
         log.info("reference data loaded", extra={"new_versions": added})
-        await bus.start()
-        try:
-            yield
-        finally:
-            await bus.stop()
-            await http.aclose()
-            await engine.dispose()
 
-    app = FastAPI(
+    return service_app(
+        rt,
         title="WISeR validation",
-        version="1.0.0",
         description="Automated checks of every packet entering `validating`, with findings and the "
         "reference data in force.",
-        lifespan=lifespan,
+        bus=bus,
+        routers=[router],
+        before_start=[load_reference],
+        after_stop=[http.aclose],
+        state={"validation": validation},
     )
-    app.state.settings = settings
-    app.state.validation = validation
-    app.state.bus = bus
-    install_problem_handlers(app)
-    app.add_middleware(metrics.HttpMetricsMiddleware, service="validation")
-
-    app.include_router(health_router(standard_checks(sessions, bus)))
-    app.include_router(router)
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="health/.*,metrics")
-    return app
