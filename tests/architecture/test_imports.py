@@ -59,3 +59,13 @@ def test_the_check_sees_what_it_checks() -> None:
     assert {"intake", "validation", "gateway"} <= set(SERVICES)
     assert modules("intake", "domain") and modules("validation", "domain")
     assert "sqlalchemy" in imports(ROOT / "services" / "intake" / "src" / "wiser_intake" / "adapters" / "tables.py")
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_use_cases_speak_no_http(service: str) -> None:
+    http = ("fastapi", "starlette", "wiser_servicekit.problems")
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(i for i in imports(path) if i.startswith(http))
+        for path in modules(service, "usecases")
+    }
+    assert not {k: v for k, v in offenders.items() if v}

@@ -18,6 +18,7 @@ from .adapters.partners import active_partners
 from .adapters.storage import DocumentStore
 from .adapters.tables import bus_leases, bus_replicas, outbox
 from .config import Settings
+from .entrypoints.deps import install_refusals
 from .entrypoints.http import ops_router, partner_router
 from .entrypoints.messaging import make_handlers
 from .entrypoints.on_behalf import CommandAuthority, configure_command_authority
@@ -76,7 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    return service_app(
+    app = service_app(
         rt,
         title="WISeR intake",
         description="Partner API (submit and track prior-authorization packets) and the ops API behind the gateway.",
@@ -88,3 +89,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         before_stop=[stop_housekeeping],
         state={"intake": ctx},
     )
+    install_refusals(app)
+    return app

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import Request
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from wiser_contracts import roles
+from wiser_servicekit.problems import Problem, problem_response, validation_errors
 
 from ..usecases.context import Intake
+from ..usecases.errors import Forbidden, Invalid, Malformed, NotAllowed, NotFound, Refused, Stale, TooMany
 
 STAFF = roles.PEOPLE
 READERS = roles.ALL
@@ -22,3 +25,27 @@ def ctx_of(request: Request) -> Intake:
 class WithdrawIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: str = Field(min_length=1, max_length=1000)
+
+
+STATUS: dict[type[Refused], int] = {
+    NotFound: 404,
+    Invalid: 422,
+    Malformed: 400,
+    NotAllowed: 409,
+    Forbidden: 403,
+    Stale: 412,
+    TooMany: 413,
+}
+
+
+def as_problem(e: Refused) -> Problem:
+    """A use case's refusal as the problem+json the API documents."""
+    errors = validation_errors(e.model_errors) if e.model_errors is not None else e.errors
+    status = next((code for kind, code in STATUS.items() if isinstance(e, kind)), 400)
+    return Problem(status, e.title, e.detail, code=e.code, errors=errors)
+
+
+def install_refusals(app: FastAPI) -> None:
+    @app.exception_handler(Refused)
+    async def _refused(_: Request, e: Refused) -> JSONResponse:
+        return problem_response(as_problem(e))

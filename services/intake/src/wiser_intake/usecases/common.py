@@ -12,8 +12,8 @@ from typing import IO, Any
 
 from wiser_contracts import messages as m
 from wiser_servicekit.identity import Identity
-from wiser_servicekit.problems import Problem
 
+from . import errors
 from .transitions import NotFound, Rejected, Result
 
 log = logging.getLogger("wiser.intake.packets")
@@ -53,8 +53,8 @@ def _iso(d: datetime | None) -> str | None:
     return d.isoformat().replace("+00:00", "Z") if d else None
 
 
-def not_found() -> Problem:
-    return Problem(404, "Not found", "No such packet.", code="PACKET_NOT_FOUND")
+def not_found() -> errors.NotFound:
+    return errors.packet_not_found()
 
 
 # --------------------------------------------------------------------------------- changes
@@ -69,16 +69,7 @@ def _raise_for(result: Result) -> None:
         raise not_found()
     if isinstance(result, Rejected):
         if result.reject.code == "VERSION_MISMATCH":
-            raise Problem(
-                412,
-                "Version mismatch",
-                f"{result.reject.detail}; reload it and apply your changes again.",
-                code="VERSION_MISMATCH",
-            )
-        status = 403 if result.reject.code == "ROLE_FORBIDDEN" else 409
-        raise Problem(
-            status,
-            "Transition not allowed" if status == 409 else "Forbidden",
-            result.reject.detail,
-            code=result.reject.code,
-        )
+            raise errors.Stale("VERSION_MISMATCH", f"{result.reject.detail}; reload it and apply your changes again.")
+        if result.reject.code == "ROLE_FORBIDDEN":
+            raise errors.Forbidden(result.reject.code, result.reject.detail)
+        raise errors.NotAllowed(result.reject.code, result.reject.detail)

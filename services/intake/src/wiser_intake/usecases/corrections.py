@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from wiser_contracts import messages as m
 from wiser_servicekit.identity import Identity
 from wiser_servicekit.outbox import add_to_outbox
-from wiser_servicekit.problems import Problem, validation_errors
 
 from .. import reference
 from ..adapters.tables import (
@@ -28,6 +27,7 @@ from ..domain import state_machine as sm
 from ..domain.packet import CORRECTABLE, PacketIn, get_path, set_path
 from .common import _actor, _raise_for, now
 from .context import Intake
+from .errors import Invalid
 from .queries import packet_detail
 from .submit import _packet_columns, _write_lines
 from .transitions import Result, apply_in_session
@@ -66,11 +66,10 @@ async def correct_packet(
     """T5: apply ops' field corrections (each with a reason), record old/new values, validate again."""
     for c in changes:
         if c.get("field") not in CORRECTABLE:
-            raise Problem(
-                422,
-                "Field not correctable",
+            raise Invalid(
+                "FIELD_NOT_CORRECTABLE",
                 f"{c.get('field')!r} cannot be corrected here.",
-                code="FIELD_NOT_CORRECTABLE",
+                title="Field not correctable",
                 errors=[
                     {
                         "field": str(c.get("field")),
@@ -115,12 +114,11 @@ async def correct_packet(
         try:
             fixed = PacketIn.model_validate(doc)
         except ValidationError as e:
-            raise Problem(
-                422,
-                "Invalid correction",
+            raise Invalid(
+                "VALIDATION_FAILED",
                 "The corrected packet is not well formed.",
-                code="VALIDATION_FAILED",
-                errors=validation_errors(list(e.errors())),
+                title="Invalid correction",
+                model_errors=list(e.errors()),
             ) from e
         columns = _packet_columns(fixed)
         columns.pop("external_ref")

@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wiser_contracts import messages as m
 from wiser_servicekit.crypto import cipher
-from wiser_servicekit.problems import Problem
 
 from ..adapters.tables import (
     corrections,
@@ -28,6 +27,7 @@ from ..domain import clock
 from ..domain import state_machine as sm
 from .common import _iso, log, not_found, now
 from .context import Intake
+from .errors import Invalid, Malformed, NotFound
 
 
 async def packet_summary(ctx: Intake, packet_id: uuid.UUID) -> dict[str, Any]:
@@ -129,7 +129,7 @@ def _decode_cursor(cursor: str) -> list[Any]:
         assert isinstance(values, list) and len(values) == 2
         return values
     except Exception as e:
-        raise Problem(400, "Bad cursor", "The cursor is not one this API issued.", code="BAD_CURSOR") from e
+        raise Malformed("BAD_CURSOR", "The cursor is not one this API issued.", title="Bad cursor") from e
 
 
 SORTS = {
@@ -259,7 +259,7 @@ async def search_packets(
             )
         )
     if sort not in SORTS:
-        raise Problem(422, "Invalid sort", f"sort must be one of {sorted(SORTS)}", code="BAD_SORT")
+        raise Invalid("BAD_SORT", f"sort must be one of {sorted(SORTS)}", title="Invalid sort")
     async with ctx.sessions() as session:
         rows, next_cursor = await _page(session, where, sort, cursor, limit)
     return {"items": [ops_row(r, window) for r in rows], "next_cursor": next_cursor}
@@ -429,11 +429,11 @@ async def document_for(
             )
         doc = (await session.execute(query)).first()
     if doc is None:
-        raise Problem(404, "Not found", "No such document.", code="DOCUMENT_NOT_FOUND")
+        raise NotFound("DOCUMENT_NOT_FOUND", "No such document.")
     try:
         return doc, await ctx.store.get(doc.s3_key)
     except LookupError as e:
         log.error("document bytes missing from storage", extra={"packet_id": str(packet_id)})
-        raise Problem(
-            404, "Document unavailable", "The document's bytes are missing from storage.", code="DOCUMENT_BYTES_MISSING"
+        raise NotFound(
+            "DOCUMENT_BYTES_MISSING", "The document's bytes are missing from storage.", title="Document unavailable"
         ) from e

@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from wiser_contracts import messages as m
 from wiser_servicekit.crypto import cipher
 from wiser_servicekit.outbox import add_to_outbox
-from wiser_servicekit.problems import Problem
 
 from ..adapters.tables import (
     diagnoses,
@@ -28,6 +27,7 @@ from ..domain import state_machine as sm
 from ..domain.packet import PacketIn
 from .common import SYSTEM, IncomingDocument, _iso, log, not_found, now, request_hash
 from .context import Intake
+from .errors import Invalid, NotAllowed, TooMany
 from .queries import OPEN_STATES, packet_summary
 from .transitions import Result, apply_in_session, move_values, record_move
 
@@ -109,11 +109,10 @@ async def _idempotent_replay(session: AsyncSession, client_id: str, key: str, re
     if row is None:
         return None
     if row.request_hash != req_hash:
-        raise Problem(
-            422,
-            "Idempotency key reused",
+        raise Invalid(
+            "IDEMPOTENCY_KEY_REUSED",
             "This Idempotency-Key was used with a different request body.",
-            code="IDEMPOTENCY_KEY_REUSED",
+            title="Idempotency key reused",
         )
     return row.packet_id  # type: ignore[no-any-return]
 
@@ -268,19 +267,13 @@ async def add_document(ctx: Intake, client_id: str, packet_id: uuid.UUID, doc: I
         if row is None:
             raise not_found()
         if row.state not in OPEN_STATES:
-            raise Problem(
-                409,
-                "Packet is decided",
-                "Documents can be added only before a determination.",
-                code="ILLEGAL_TRANSITION",
+            raise NotAllowed(
+                "ILLEGAL_TRANSITION", "Documents can be added only before a determination.", title="Packet is decided"
             )
         count = await session.scalar(select(func.count()).where(documents.c.packet_id == packet_id))
         if (count or 0) >= MAX_DOCUMENTS:
-            raise Problem(
-                413,
-                "Too many documents",
-                f"A packet holds at most {MAX_DOCUMENTS} documents.",
-                code="TOO_MANY_DOCUMENTS",
+            raise TooMany(
+                "TOO_MANY_DOCUMENTS", f"A packet holds at most {MAX_DOCUMENTS} documents.", title="Too many documents"
             )
         doc.fileobj.seek(0)
         await ctx.store.put(key, doc.fileobj, doc.content_type, doc.sha256)
