@@ -78,6 +78,9 @@ class LineDecision(_Part):
 class DismissalReason(_Part):
     code: str = Field(description="Dismissal code (DOMAIN.md).", examples=["NON_WISER_SERVICE"])
     reason: str = Field(default="", description="Why, in words.")
+    corrective_action: str = Field(
+        default="", description="What the requester can do about it, as the reference list in force says."
+    )
 
 
 PACKET_VERSION = Field(
@@ -113,6 +116,14 @@ class PacketReceived(Event):
     service_codes: tuple[str, ...] = Field(default=())
     received_at: datetime
     due_at: datetime
+    submission_type: Literal["initial", "resubmission"] | None = Field(
+        default=None, description="Initial request or resubmission (analytics: percent affirmed after resubmission)."
+    )
+    practitioner_npi: str | None = Field(
+        default=None,
+        description="The ordering practitioner's NPI (analytics: gold-card candidates).",
+        examples=["1234567893"],
+    )
 
 
 class PacketTransitioned(Event):
@@ -129,6 +140,10 @@ class PacketTransitioned(Event):
     utn: str | None = Field(default=None, description="Set when known.")
     validation_run: int | None = Field(default=None, description="Validation run number when entering validating.")
     closure_reason: Literal["delivered", "withdrawn"] | None = None
+    lines: tuple[LineDecision, ...] = Field(
+        default=(), description="Outcome per service line, set when the packet is determined on the merits."
+    )
+    dismissal_codes: tuple[str, ...] = Field(default=(), description="Set when the packet is determined dismissed.")
 
     def routing_key(self) -> str:
         return f"{self.TYPE}.{self.to_state.value}"
@@ -159,6 +174,55 @@ class PacketCorrected(Event):
     TYPE = "intake.packet.corrected"
     fields: tuple[str, ...]
     version: int
+
+
+class PacketUtnRecorded(Event):
+    """The MAC's UTN was recorded on a determined packet (a change in place: history row, version bump)."""
+
+    TYPE = "intake.packet.utn_recorded"
+    utn: str = Field(examples=["JLA26001234567"])
+    version: int
+
+
+class PacketReclassified(Event):
+    """An expedited request whose urgency the reviewer did not confirm is now standard (a change in place)."""
+
+    TYPE = "intake.packet.reclassified"
+    review_type: Literal["standard", "expedited"] = "standard"
+    due_at: datetime
+    version: int
+    reason: str | None = None
+
+
+class PacketReassigned(Event):
+    """A supervisor moved the packet's review to another reviewer (a change in place)."""
+
+    TYPE = "intake.packet.reassigned"
+    reviewer_id: str
+    version: int
+
+
+class WebhookRegistered(Event):
+    """A partner registered a webhook on intake's partner API; outbound owns it from here (delivery)."""
+
+    TYPE = "intake.webhook.registered"
+    webhook_id: uuid.UUID
+    client_id: str = Field(description="The partner client that registered it (its packets only).")
+    url: str
+    events: tuple[str, ...] = Field(examples=[("packet.transitioned", "letter.available")])
+    sealed_secret: str = Field(
+        description="The signing secret, Fernet-sealed with the webhook seal key only intake and outbound hold; "
+        "never the secret itself."
+    )
+    registered_at: datetime
+
+
+class WebhookRemoved(Event):
+    """A partner removed a webhook; outbound stops delivering to it."""
+
+    TYPE = "intake.webhook.removed"
+    webhook_id: uuid.UUID
+    client_id: str
 
 
 # ------------------------------------------------------------ validation events
@@ -209,6 +273,23 @@ class ReviewReturned(TriggerEvent):
     TYPE = "clinical.review.returned"
     medical_director_id: str
     note: str
+
+
+class ReviewReassigned(TriggerEvent):
+    """A supervisor reassigned the case in clinical_review or md_review (change in place, no state change)."""
+
+    TYPE = "clinical.review.reassigned"
+    from_reviewer_id: str | None = None
+    to_reviewer_id: str
+    reassigned_by: str
+
+
+class ReviewReclassified(TriggerEvent):
+    """The reviewer did not confirm the urgency of an expedited request: it is now standard (change in place)."""
+
+    TYPE = "clinical.review.reclassified"
+    reviewer_id: str
+    reason: str
 
 
 class DeterminationRecorded(TriggerEvent):
@@ -326,11 +407,18 @@ ALL_MESSAGES: tuple[type[Message], ...] = (
     TransitionRejected,
     PacketSlaBreached,
     PacketCorrected,
+    PacketUtnRecorded,
+    PacketReclassified,
+    PacketReassigned,
+    WebhookRegistered,
+    WebhookRemoved,
     PacketValidated,
     ReviewAssigned,
     ReviewReleased,
     ReviewEscalated,
     ReviewReturned,
+    ReviewReassigned,
+    ReviewReclassified,
     DeterminationRecorded,
     UtnAssigned,
     LetterDrafted,

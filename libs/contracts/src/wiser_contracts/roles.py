@@ -32,3 +32,5 @@ DISMISSERS = frozenset({OPS_TIER2, SUPERVISOR})  # T6 dismissal, T18 delivery re
 WITHDRAWERS = frozenset({SUPERVISOR})  # T19 on a requester's behalf
 ADMINS = frozenset({ADMIN})
 AUDITORS = frozenset({AUDITOR, ADMIN})
+LETTER_APPROVERS = frozenset({CLINICAL_REVIEWER, MEDICAL_DIRECTOR, SUPERVISOR})  # T14/T15: approve or reject letters
+AUTO_AFFIRMATION_POLICY = "policy:auto-affirmation"  # T14: the only non-person approver, affirmations only

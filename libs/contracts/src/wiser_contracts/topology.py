@@ -154,6 +154,8 @@ INTAKE = Consumer(
             ("on_review_released", m.ReviewReleased),
             ("on_review_escalated", m.ReviewEscalated),
             ("on_review_returned", m.ReviewReturned),
+            ("on_review_reassigned", m.ReviewReassigned),
+            ("on_review_reclassified", m.ReviewReclassified),
             ("on_determination_recorded", m.DeterminationRecorded),
             ("on_utn_assigned", m.UtnAssigned),
             ("on_letter_drafted", m.LetterDrafted),
@@ -180,14 +182,38 @@ VALIDATION = Consumer(
 CLINICAL = Consumer(
     "clinical", (Interest("on_packet_transitioned", m.PacketTransitioned, (S.CLINICAL_QUEUE, S.CLOSED)),)
 )
-LETTERS = Consumer("letters", (Interest("on_packet_transitioned", m.PacketTransitioned, (S.DETERMINED,)),))
-OUTBOUND = Consumer("outbound", (Interest("on_packet_transitioned", m.PacketTransitioned, (S.DELIVERING,)),))
+LETTERS = Consumer(
+    "letters",
+    (
+        Interest("on_packet_transitioned", m.PacketTransitioned, (S.DETERMINED, S.LETTER_REVIEW, S.CLOSED)),
+        Interest("on_packet_utn_recorded", m.PacketUtnRecorded),
+        Interest("on_packet_reclassified", m.PacketReclassified),
+    ),
+)
+# Outbound delivers letters (delivering) and partner webhooks for every partner-visible event.
+OUTBOUND = Consumer(
+    "outbound",
+    (
+        Interest("on_packet_transitioned", m.PacketTransitioned),
+        Interest("on_packet_reclassified", m.PacketReclassified),
+        # Registrations on intake's partner API reach outbound, which owns them (services/outbound/README.md).
+        Interest("on_webhook_registered", m.WebhookRegistered),
+        Interest("on_webhook_removed", m.WebhookRemoved),
+    ),
+)
 ANALYTICS = Consumer(
     "analytics",
     (
         Interest("on_packet_received", m.PacketReceived),
         Interest("on_packet_transitioned", m.PacketTransitioned),
         Interest("on_packet_sla_breached", m.PacketSlaBreached),
+        Interest("on_packet_corrected", m.PacketCorrected),
+        Interest("on_packet_utn_recorded", m.PacketUtnRecorded),
+        Interest("on_packet_reclassified", m.PacketReclassified),
+        Interest("on_packet_reassigned", m.PacketReassigned),
+        Interest("on_review_assigned", m.ReviewAssigned),
+        Interest("on_review_escalated", m.ReviewEscalated),
+        Interest("on_determination_recorded", m.DeterminationRecorded),
     ),
 )
 GATEWAY = Consumer("gateway", (Interest("on_packet_transitioned", m.PacketTransitioned),), fanout=True)
