@@ -322,3 +322,78 @@ async def test_a_partition_whose_window_fills_with_early_messages_parks_one_inst
     finally:
         await consumer.stop()
     assert await _queue_count(world.infra.amqp_url, consumer.consumer.dlq_name) == 1
+
+
+async def test_a_parked_outbox_row_is_listed_and_published_once_replayed_after_the_cause_is_fixed(world) -> None:
+    from wiser_servicekit.outbox import parked_rows, replay_parked_rows
+
+    publisher = Publisher(world.infra.amqp_url_for("validation"), "bustest")
+    relay = _relay(world, publisher, max_attempts=1)
+    pid = uuid.uuid4()
+    command = m.RevalidatePacket(packet_id=pid, producer="validation", requested_by="u1", reason="parked then fixed")
+    await _stage(world, command)
+    try:
+        await relay.publish_pending()  # nobody consumes it yet: returned, and parked after its one attempt
+        assert command.message_id in [r["message_id"] for r in await parked_rows(world.sessions, world.outbox)]
+        connection = await aio_pika.connect(world.infra.amqp_url)
+        try:  # the cause is fixed: a queue now takes intake's commands
+            channel = await connection.channel()
+            queue = await channel.declare_queue(f"bustest.fixed.{pid.hex[:8]}", auto_delete=True)
+            await queue.bind(topology.exchange_for(m.RevalidatePacket).name, command.routing_key())
+            assert await replay_parked_rows(world.sessions, world.outbox) >= 1
+            await relay.publish_pending()
+            (row,) = await _rows(world, pid)
+            assert row.published_at is not None and row.parked_at is None
+
+            async def mine() -> bool | None:  # other tests' parked rows were replayed too: find this one
+                got = await queue.get(fail=False)
+                if got is None:
+                    return None
+                return m.RevalidatePacket.model_validate_json(got.body).message_id == command.message_id or None
+
+            assert await eventually(mine, 10)
+        finally:
+            await connection.close()
+    finally:
+        await publisher.close()
+
+
+async def test_a_handler_that_keeps_raising_parks_its_message_and_the_listing_shows_why_without_phi(world) -> None:
+    from datetime import UTC, datetime
+
+    from wiser_servicekit.bus import replay_parked
+    from wiser_servicekit.consumer import ParkLog, parked_table
+    from wiser_servicekit.parked import peek, with_errors
+
+    park_log = ParkLog(world.sessions, parked_table(world.leases.metadata))
+    message = m.ReviewAssigned(packet_id=uuid.uuid4(), producer="clinical", reviewer_id="n1")
+    calls: list[str] = []
+
+    async def handle(msg: Any) -> None:
+        calls.append(msg.reviewer_id)
+        raise ValueError("beneficiary Jane Q Synthetic, MBI 1EG4-TE5-MK73")  # the text may hold values
+
+    consumer = await _consume(
+        world, {m.ReviewAssigned.TYPE: handle}, [("clinical", message)], retry_delays=(0.05,), park_log=park_log
+    )
+    dlq = consumer.consumer.dlq_name
+    try:
+        await eventually(lambda: _queue_count(world.infra.amqp_url, dlq))
+    finally:
+        await consumer.stop()
+    assert len(calls) == 2
+
+    listing = await with_errors(await peek(world.infra.amqp_url, dlq), park_log)
+    assert listing["count"] == 1
+    [parked] = listing["messages"]
+    assert parked["message_id"] == str(message.message_id)
+    assert parked["error_type"] == "ValueError"
+    assert parked["error"] == "ValueError in h0 after 2 attempts"
+    assert parked["parked_at"] and datetime.fromisoformat(parked["parked_at"]) <= datetime.now(UTC)
+    assert "Jane" not in repr(listing) and "1EG4" not in repr(listing)
+    assert await _queue_count(world.infra.amqp_url, dlq) == 1  # reading put it back
+
+    started = datetime.now(UTC)
+    assert await replay_parked(world.infra.amqp_url, consumer.consumer) == 1
+    assert await park_log.clear(dlq, before=started) == 1
+    assert await park_log.errors([str(message.message_id)]) == {}

@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 import pytest
 
-from wiser_x12 import EligibilityInquiry, Envelope, X12Error, build_270, parse_270
+from wiser_x12 import EligibilityInquiry, Envelope, X12Error, build_270, clean, parse_270
 
 ENVELOPE = Envelope(
     sender_id="WISERPA",
@@ -90,11 +90,57 @@ def test_separate_eq_segments_are_read_too() -> None:
     assert parse_270(text)[0].service_type_codes == ("30", "42")
 
 
-def test_refuses_values_holding_a_separator() -> None:
+def test_refuses_our_own_values_holding_a_separator() -> None:
     with pytest.raises(X12Error, match="separator"):
-        build_270(replace(AVERY, last_name="O*NEIL"), ENVELOPE)
+        build_270(replace(AVERY, trace_number="PKT*0001"), ENVELOPE)
+    with pytest.raises(X12Error, match="separator"):
+        build_270(replace(AVERY, mbi="9J06YC0QA2~"), ENVELOPE)
     with pytest.raises(X12Error, match="1-15"):
         build_270(AVERY, replace(ENVELOPE, sender_id="A-SENDER-ID-TOO-LONG"))
+
+
+def test_a_name_holding_delimiters_is_written_without_them() -> None:
+    """X12 has no escape: the delimiters go, the interchange stays well formed (DOMAIN.md)."""
+    text = build_270(replace(AVERY, last_name="QUIL*LON", first_name="A~VE:RY^"), ENVELOPE)
+    assert "NM1*IL*1*QUILLON*AVERY****MI*9J06YC0QA26~" in text
+    assert text.count("~") == AVERY_270.count("~")
+    again, _ = parse_270(text)
+    assert (again.last_name, again.first_name) == ("QUILLON", "AVERY")
+
+
+def test_names_are_cut_to_the_element_maximum_and_folded_to_ascii() -> None:
+    text = build_270(replace(AVERY, last_name="Ø" + "L" * 70, first_name="Zoë " + "F" * 40), ENVELOPE)
+    segment = next(s for s in text.split("~") if s.startswith("NM1*IL"))
+    last, first = segment.split("*")[3:5]
+    assert last == "L" * 60  # NM103: 60
+    assert first == ("Zoe " + "F" * 40)[:35]  # NM104: 35
+
+
+def test_user_text_is_cleaned_without_ever_raising() -> None:
+    assert clean(None, 10) == ""
+    assert clean("  O'Neil\t\r\n*Smith  ", 60) == "O'Neil Smith"
+    assert clean("***~~~", 60) == ""
+    assert clean("Ab\x00\x07cd", 60) == "Abcd"
+
+
+def test_several_dates_of_service_are_asked_as_their_span() -> None:
+    span = replace(AVERY, date_of_service=date(2026, 5, 1), date_of_service_end=date(2026, 6, 12))
+    text = build_270(span, ENVELOPE)
+    assert "DTP*291*RD8*20260501-20260612~" in text
+    inquiry, _ = parse_270(text)
+    assert (inquiry.date_of_service, inquiry.date_of_service_end) == (date(2026, 5, 1), date(2026, 6, 12))
+    same_day = replace(AVERY, date_of_service_end=AVERY.date_of_service)
+    assert build_270(same_day, ENVELOPE) == AVERY_270
+    with pytest.raises(X12Error, match="span"):
+        build_270(replace(AVERY, date_of_service_end=date(2026, 4, 30)), ENVELOPE)
+
+
+def test_the_information_receiver_is_written_as_an_organisation_by_npi() -> None:
+    receiver = replace(AVERY, provider_name="WISER REVIEW ORGANISATION", provider_npi="1234567893")
+    text = build_270(receiver, ENVELOPE)
+    assert "HL*2*1*21*1~NM1*1P*2*WISER REVIEW ORGANISATION*****XX*1234567893~" in text
+    inquiry, _ = parse_270(text)
+    assert (inquiry.provider_name, inquiry.provider_npi) == ("WISER REVIEW ORGANISATION", "1234567893")
 
 
 @pytest.mark.parametrize(

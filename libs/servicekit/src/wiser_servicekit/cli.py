@@ -34,6 +34,8 @@ class ServiceCli:
     consumer: Consumer | None = None  # what `migrate` declares and `dlq` inspects
     outbox: str | None = None  # "wiser_intake.adapters.tables:outbox", imported only when needed
     workers: Callable[[Any], int] = lambda _: 1
+    # Further ports the same app listens on (intake's internal ops port); PortSurfaces splits the routes.
+    extra_ports: Callable[[Any], list[int]] = lambda _: []
     extra: dict[str, Command] = field(default_factory=dict)
 
     @property
@@ -83,12 +85,30 @@ class ServiceCli:
         }
         factory = f"{self.package}.bootstrap:create_app"
         workers = self.workers(settings)
+        extra = [p for p in self.extra_ports(settings) if p]
+        if not extra:
+            if workers > 1:
+                # Each worker is a full replica: consumers share the partitions by lease, one relay is active.
+                uvicorn.run(factory, factory=True, workers=workers, **options)
+            else:
+                create_app = importlib.import_module(f"{self.package}.bootstrap").create_app
+                uvicorn.run(create_app(settings), **options)
+            return
+        from uvicorn.supervisors import Multiprocess
+
         if workers > 1:
-            # Each worker is a full replica: consumers share the partitions by lease, one relay is active.
-            uvicorn.run(factory, factory=True, workers=workers, **options)
+            config = uvicorn.Config(factory, factory=True, workers=workers, **options)
         else:
-            create_app = importlib.import_module(f"{self.package}.bootstrap").create_app
-            uvicorn.run(create_app(settings), **options)
+            config = uvicorn.Config(
+                importlib.import_module(f"{self.package}.bootstrap").create_app(settings), **options
+            )
+        sockets = [config.bind_socket()]
+        for port in extra:
+            sockets.append(uvicorn.Config(factory, **{**options, "port": port}).bind_socket())
+        if workers > 1:
+            Multiprocess(config, sockets=sockets).run()
+        else:
+            uvicorn.Server(config).run(sockets=sockets)
 
     async def _dlq(self, settings: Any, action: str) -> None:
         from .messaging import bus_command

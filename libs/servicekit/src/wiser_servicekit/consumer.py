@@ -13,6 +13,10 @@ another in arrival order, while chains of different packets run side by side (up
   on, since one of them may be what makes it applicable. After `defer_budget` seconds it is parked.
 - A message of a type the service does not handle, one that does not parse, or one whose AMQP
   `user_id` is not the broker user of the service that owns its type, is parked at once.
+- Every park is recorded in the service's `bus_parked` table (`ParkLog`, when given): the message id, the
+  queue, the error type and a PHI-free text (the exception's type and what happened, never its message
+  or a field's value), so the parked-messages listing shows why without changing the message itself
+  (dead-lettering must keep its AMQP `user_id`). A replay clears the queue's records.
 - Releasing a partition (another replica takes it) stops consuming, lets handlers in flight finish,
   and closes its channel: whatever was received but not handled goes back to the queue in order.
 """
@@ -27,6 +31,7 @@ import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import aio_pika
@@ -97,6 +102,7 @@ class PartitionedConsumer:
         retry_delays: tuple[float, ...] = (0.2, 1.0, 5.0, 15.0),
         defer_budget: float = 120.0,
         producer_user: Callable[[str], str] | None = None,  # service -> its broker user; None: not checked
+        park_log: ParkLog | None = None,
     ) -> None:
         missing = set(consumer.by_type) - set(handlers)
         if missing:
@@ -108,6 +114,7 @@ class PartitionedConsumer:
         self.retry_delays = retry_delays
         self.defer_budget = defer_budget
         self.producer_user = producer_user  # owner service -> expected broker user; None: not checked
+        self.park_log = park_log
         self._sem = asyncio.Semaphore(concurrency)
         self._connection: AbstractRobustConnection | None = None
         self._partitions: dict[int, _Partition] = {}
@@ -187,19 +194,21 @@ class PartitionedConsumer:
         kind = incoming.type or str((incoming.headers or {}).get("type") or "")
         interest = self.consumer.by_type.get(kind)
         if interest is None:
-            await self._park(incoming, f"unexpected message type {kind[:80]!r}")
+            await self._park(incoming, f"unexpected message type {kind[:80]!r}", "UnexpectedType")
             return
         owner = owner_of(kind)
         if self.producer_user is not None:
             allowed = {self.producer_user(service) for service in publishers_of(interest.message)}
             if incoming.user_id not in allowed:
-                await self._park(incoming, f"{kind} may not come from broker user {incoming.user_id!r}")
+                await self._park(
+                    incoming, f"{kind} may not come from broker user {incoming.user_id!r}", "ProducerNotAllowed"
+                )
                 return
             owner = incoming.user_id or owner
         try:
             message = interest.message.model_validate_json(incoming.body)
         except (ValidationError, ValueError) as e:
-            await self._park(incoming, f"malformed: {_safe_error(e)}")
+            await self._park(incoming, f"malformed: {_safe_error(e)}", type(e).__name__)
             return
         key = str(message.packet_id or message.message_id)
         chain = self._chains.get(key)
@@ -231,7 +240,9 @@ class PartitionedConsumer:
                         if part.waiting + 1 >= self.prefetch:
                             # Every message the broker will lend us is waiting: what would make this one legal
                             # cannot reach us. Park it (ops can replay it) rather than stall the partition.
-                            await self._finish(item, park="early, and the partition's window is full of waiting")
+                            await self._finish(
+                                item, park="early, and the partition's window is full of waiting", error_type="Defer"
+                            )
                             continue
                         part.waiting += 1
                         item.deferred_since = time.monotonic()
@@ -266,7 +277,9 @@ class PartitionedConsumer:
                     if time.monotonic() - item.deferred_since >= self.defer_budget:
                         waiting.popleft()
                         part.waiting -= 1
-                        await self._finish(item, park=f"still not applicable after {self.defer_budget:.0f}s")
+                        await self._finish(
+                            item, park=f"still not applicable after {self.defer_budget:.0f}s", error_type="Defer"
+                        )
                         continue
                     backoff = min(backoff, 0.05 * 2 ** min(item.defers, 7))
                     break
@@ -328,29 +341,46 @@ class PartitionedConsumer:
                 },
             )
             if attempt >= len(self.retry_delays):
-                await self._finish(item, park=f"{type(error).__name__} after {attempt + 1} attempts")
+                await self._finish(
+                    item,
+                    park=_handler_error(error, item.interest.handler, attempt + 1),
+                    error_type=type(error).__name__,
+                )
                 return _DONE
             metrics.MESSAGES_CONSUMED.labels(self.consumer.service, queue, "retry").inc()
             await asyncio.sleep(self.retry_delays[attempt])
             attempt += 1
 
-    async def _finish(self, item: _Item, park: str | None = None) -> None:
+    async def _finish(self, item: _Item, park: str | None = None, error_type: str = "Parked") -> None:
         try:
             if park is None:
                 await item.incoming.ack()
             else:
-                await self._park(item.incoming, park)
+                await self._park(item.incoming, park, error_type)
         except Exception:
             # The channel went away: the broker redelivers it, and the inbox makes that harmless.
             log.warning("ack failed", extra={"message_id": str(item.message.message_id)})
 
-    async def _park(self, incoming: AbstractIncomingMessage, error: str) -> None:
+    async def _park(self, incoming: AbstractIncomingMessage, error: str, error_type: str = "Parked") -> None:
         metrics.MESSAGES_CONSUMED.labels(self.consumer.service, self.consumer.dlq_name, "parked").inc()
         log.error(
             "message parked",
             extra={"queue": self.consumer.dlq_name, "message_id": incoming.message_id, "error": error[:300]},
         )
+        if self.park_log is not None and incoming.message_id:
+            try:  # recorded first: once rejected, a replay may race the record
+                await self.park_log.record(incoming.message_id, self.consumer.dlq_name, error_type, error)
+            except Exception:
+                log.warning("park not recorded", extra={"message_id": incoming.message_id})
         await incoming.reject(requeue=False)  # the partition queue dead-letters it into <service>.dlq
+
+
+def _handler_error(e: BaseException, handler: str, attempts: int) -> str:
+    """What ops sees of a handler's failure: the exception's type (and its `code`, if it has a short one),
+    never its message, which may quote a packet's values."""
+    code = getattr(e, "code", None)
+    suffix = f" [{code}]" if isinstance(code, str) and code.replace("_", "").isalnum() and len(code) <= 64 else ""
+    return f"{type(e).__name__}{suffix} in {handler} after {attempts} attempts"
 
 
 def _safe_error(e: BaseException) -> str:
@@ -379,7 +409,74 @@ def lease_tables(metadata: MetaData) -> tuple[Table, Table]:
         Column("started_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         Column("seen_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     )
+    parked_table(metadata)  # the bus's tables come together (bus_migration adds them per service)
     return leases, replicas
+
+
+def parked_table(metadata: MetaData) -> Table:
+    """Why each parked message was parked, in the service's own schema (`bus_migration.upgrade_parked`)."""
+    key = f"{metadata.schema}.bus_parked" if metadata.schema else "bus_parked"
+    if key in metadata.tables:
+        return metadata.tables[key]
+    return Table(
+        "bus_parked",
+        metadata,
+        Column("message_id", String(64), primary_key=True),
+        Column("queue", String(128), nullable=False),
+        Column("error_type", String(80), nullable=False),
+        Column("error", String(300), nullable=False),
+        Column("parked_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+
+
+class ParkLog:
+    """The service's record of why its messages were parked: written on park, read by the listing,
+    cleared by a replay (a message parked again gets a fresh record)."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], table: Table) -> None:
+        self.sessions = sessions
+        self.table = table
+
+    async def record(self, message_id: str, queue: str, error_type: str, error: str) -> None:
+        values = {
+            "queue": queue[:128],
+            "error_type": error_type[:80],
+            "error": error[:300],
+            "parked_at": func.now(),
+        }
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                insert(self.table)
+                .values(message_id=message_id[:64], **values)
+                .on_conflict_do_update(index_elements=["message_id"], set_=values)
+            )
+
+    async def errors(self, message_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """message id -> {error_type, error, parked_at} for those that have a record."""
+        ids = [i[:64] for i in message_ids if i]
+        if not ids:
+            return {}
+        t = self.table.c
+        async with self.sessions() as session:
+            rows = await session.execute(
+                select(t.message_id, t.queue, t.error_type, t.error, t.parked_at).where(t.message_id.in_(ids))
+            )
+            return {
+                r.message_id: {
+                    "queue": r.queue,
+                    "error_type": r.error_type,
+                    "error": r.error,
+                    "parked_at": r.parked_at.isoformat() if r.parked_at else None,
+                }
+                for r in rows
+            }
+
+    async def clear(self, queue: str, before: datetime) -> int:
+        """Forget the queue's records from before `before` (a replay's start: what parks again keeps its own)."""
+        t = self.table.c
+        async with self.sessions() as session, session.begin():
+            result = await session.execute(delete(self.table).where(t.queue == queue, t.parked_at < before))
+            return int(getattr(result, "rowcount", 0) or 0)
 
 
 class PartitionLeases:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import text
+from sqlalchemy import Table, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from wiser_contracts.messages import Message
+
+from .outbox import add_to_outbox, record_in_inbox
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 
@@ -31,30 +34,50 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-class UnitOfWork:
-    """`async with uow:` around one session; rolls back unless committed."""
+class SqlUnitOfWork:
+    """One transaction of a use case: `async with uow:` opens a session, `commit()` makes it stick.
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
+    Leaving the block without `commit()` rolls everything back, the outbox rows included. A service's
+    unit of work subclasses this and builds its repositories over `self.session` in `repositories()`;
+    use cases see only the service's `usecases/ports.py` Protocol (fakes implement it in memory).
+    """
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], outbox: Table, inbox: Table | None = None) -> None:
+        self._sessions, self._outbox, self._inbox = sessions, outbox, inbox
         self.session: AsyncSession
+
+    def repositories(self, session: AsyncSession) -> None:
+        """Build the service's repositories over `session` (subclasses)."""
 
     async def __aenter__(self) -> Self:
         self.session = self._sessions()
+        await self.session.begin()
+        self.repositories(self.session)
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         try:
-            await self.session.rollback()
+            await self.session.rollback()  # a no-op after commit()
         finally:
             await self.session.close()
 
     async def commit(self) -> None:
         await self.session.commit()
 
+    async def rollback(self) -> None:
+        await self.session.rollback()
 
-UowFactory = Callable[[], UnitOfWork]
+    async def emit(self, message: Message) -> None:
+        """Stage `message` in the outbox: published by the relay once (and only if) this transaction commits."""
+        await add_to_outbox(self.session, self._outbox, message)
+
+    async def record_inbox(self, key: str, message: Message) -> bool:
+        """Remember that handler `key` consumed `message`; False when it already had (do nothing then)."""
+        if self._inbox is None:
+            raise RuntimeError("this unit of work has no inbox table")
+        return await record_in_inbox(self.session, self._inbox, message.message_id, key)
 
 
 async def ensure_role_and_schema(admin_url: str, runtime_url: str, schema: str) -> None:

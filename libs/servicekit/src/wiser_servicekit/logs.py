@@ -27,6 +27,7 @@ _DATE = re.compile(r"\b(19|20)\d\d-\d\d-\d\d\b")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 _PHONE = re.compile(r"\+?1?\d{10}\b")
 _QUERY = re.compile(r"\?[^\s\"']*")
+_SHA256 = re.compile(r"[0-9a-f]{64}")  # a digest (e.g. an audit chain's head) is no PHI: kept whole
 _PHI_KEYS = frozenset(
     {"mbi", "first_name", "last_name", "date_of_birth", "dob", "name", "address", "email", "phone", "fax", "q"}
 )
@@ -65,7 +66,12 @@ class JsonFormatter(logging.Formatter):
         for key, value in record.__dict__.items():
             if key in _STD_ATTRS or key.startswith("_"):
                 continue
-            out[key] = "[REDACTED]" if key in _PHI_KEYS else redact(str(value))
+            if key in _PHI_KEYS:
+                out[key] = "[REDACTED]"
+            elif isinstance(value, str) and _SHA256.fullmatch(value):
+                out[key] = value
+            else:
+                out[key] = redact(str(value))
         if record.exc_info:
             out["exc"] = redact(self.formatException(record.exc_info))
         return json.dumps(out, default=str)

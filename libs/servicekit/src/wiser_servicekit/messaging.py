@@ -4,7 +4,6 @@ consumer with the leases that spread partitions over replicas (see `bus`, `outbo
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from faststream.rabbit import RabbitBroker
 from sqlalchemy import Table
@@ -14,7 +13,7 @@ from wiser_contracts.topology import Consumer
 
 from .broker_users import user_for
 from .bus import Publisher
-from .consumer import Handler, PartitionedConsumer, PartitionLeases
+from .consumer import Handler, ParkLog, PartitionedConsumer, PartitionLeases, parked_table
 from .outbox import OutboxRelay, asyncpg_dsn
 from .settings import ServiceSettings
 
@@ -43,11 +42,13 @@ class ServiceBus:
         self.relay = OutboxRelay(
             service, sessions, outbox, self.publisher, listen_dsn=asyncpg_dsn(settings.database_url)
         )
+        self.park_log: ParkLog | None = None
         self.consumer: PartitionedConsumer | None = None
         self.leases: PartitionLeases | None = None
         if consumer is not None:
             assert handlers is not None and leases is not None
             prefix = settings.broker_user_prefix
+            self.park_log = ParkLog(sessions, parked_table(leases[0].metadata))  # in the leases' schema
             self.consumer = PartitionedConsumer(
                 consumer,
                 handlers,
@@ -57,6 +58,7 @@ class ServiceBus:
                 retry_delays=tuple(settings.retry_delays),
                 defer_budget=settings.defer_budget_seconds,
                 producer_user=(lambda owner: user_for(owner, prefix)) if settings.verify_producers else None,
+                park_log=self.park_log,
             )
             self.leases = PartitionLeases(
                 self.consumer,
@@ -89,14 +91,6 @@ class ServiceBus:
 
     def wake_relay(self) -> None:
         self.relay.wake()
-
-
-def ready_check(bus: Any) -> Any:
-    async def broker() -> None:
-        if not await bus.ping():
-            raise ConnectionError("broker")
-
-    return broker
 
 
 BUS_ACTIONS = ("list", "replay", "unrouted", "replay-unrouted", "outbox", "replay-outbox")

@@ -15,8 +15,6 @@ OUTBOX_PARKED = Counter("wiser_outbox_parked_total", "Outbox rows given up on (o
 OUTBOX_UNROUTABLE = Counter(
     "wiser_outbox_unroutable_total", "Commands the broker returned: nothing consumes them", ["service", "type"]
 )
-QUEUE_DEPTH = Gauge("wiser_queue_depth", "Messages ready in a queue", ["service", "queue"])
-SLA_AT_RISK = Gauge("wiser_packets_at_risk", "Open packets within the at-risk window of due_at", ["service"])
 
 
 class HttpMetricsMiddleware:

@@ -8,10 +8,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("wiser.problems")
 PROBLEM = "application/problem+json"
+# asyncpg's refusals of a text value itself (the driver's exception, as SQLAlchemy's DataError wraps it).
+UNSTORABLE = frozenset({"CharacterNotInRepertoireError", "UntranslatableCharacterError"})
 
 
 class Problem(Exception):
@@ -83,6 +86,21 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return problem_response(Problem(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None)))
+
+    @app.exception_handler(DataError)
+    async def _unstorable(_: Request, exc: DataError) -> JSONResponse:
+        # A text value PostgreSQL cannot hold (a NUL character, say) is the client's to fix, not a 500.
+        if type(exc.orig).__name__ in UNSTORABLE or "invalid byte sequence" in str(exc.orig):
+            return problem_response(
+                Problem(
+                    422,
+                    "Invalid request",
+                    "A value holds characters that cannot be stored (NUL or control characters).",
+                    code="INVALID_CHARACTERS",
+                )
+            )
+        log.exception("unhandled database error")
+        return problem_response(Problem(500, "Internal error", "Something went wrong on our side."))
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

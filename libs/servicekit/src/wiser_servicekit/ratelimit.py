@@ -32,3 +32,16 @@ class RateLimiter:
             bucket.tokens -= 1.0
             return 0.0
         return (1.0 - bucket.tokens) / rate if rate > 0 else math.inf
+
+    def peek(self, key: str, per_minute: int, now: float | None = None) -> float:
+        """Like `take`, without spending: 0.0 if a token is there, else seconds until there is one."""
+        now = time.monotonic() if now is None else now
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            return 0.0
+        rate = per_minute / 60.0
+        capacity = max(1.0, per_minute * self.burst_seconds / 60.0)
+        tokens = min(capacity, bucket.tokens + (now - bucket.updated) * rate)
+        if tokens >= 1.0:
+            return 0.0
+        return (1.0 - tokens) / rate if rate > 0 else math.inf

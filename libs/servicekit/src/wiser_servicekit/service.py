@@ -20,6 +20,7 @@ from . import metrics
 from .crypto import FieldCipher, configure_cipher
 from .db import make_engine, make_sessionmaker
 from .health import Check, health_router, standard_checks
+from .limits import MB, BodyLimits, UploadRoute
 from .logs import setup_logging
 from .problems import install_problem_handlers
 from .settings import ServiceSettings
@@ -62,8 +63,14 @@ def service_app(
     before_stop: Sequence[Step] = (),
     after_stop: Sequence[Step] = (),
     state: dict[str, Any] | None = None,
+    max_body: int = MB,
+    uploads: Sequence[UploadRoute] = (),
 ) -> FastAPI:
-    """The service's FastAPI app: problems, metrics, health, traces, and a lifespan that starts the bus."""
+    """The service's FastAPI app: problems, metrics, health, traces, and a lifespan that starts the bus.
+
+    Every request body is at most `max_body` bytes, counted as it streams in and refused with 413 before the
+    app parses it or authenticates the caller; `uploads` names the routes that take multipart documents and
+    their limits (wiser_servicekit.limits)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -93,6 +100,7 @@ def service_app(
         setattr(app.state, key, value)
     install_problem_handlers(app)
     app.add_middleware(metrics.HttpMetricsMiddleware, service=rt.name)
+    app.add_middleware(BodyLimits, json_bytes=max_body, uploads=uploads)
     app.include_router(health_router({**standard_checks(rt.sessions, bus), **(checks or {})}))
     for router in routers:
         app.include_router(router)

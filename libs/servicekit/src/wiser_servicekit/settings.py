@@ -37,6 +37,7 @@ DEMO_SECRETS = frozenset(
         "lkmEalAzjmWSOdjF-clDIbA8T4j2ZobgKk8WjJDl7SY=",
         "dev-phi-index-key-change-me-0123456789abcdef",
         "dev-broker-password",
+        "q3n7w1pV0b8Q5d3Kx2hY9mL4sT6eR1uA0cF8gJ2iN5o=",  # seal.DEMO_SEAL_KEYS
         *identity.DEMO_PRIVATE_KEYS.values(),
     }
 )
@@ -54,6 +55,9 @@ SHARED_ENV = {
     "identity_public_keys": "WISER_IDENTITY_PUBLIC_KEYS",
     "phi_keys": "WISER_PHI_KEYS",
     "phi_index_key": "WISER_PHI_INDEX_KEY",
+    # Webhooks: the key sealing signing secrets from intake to outbound; host:port pairs allowed in dev/test.
+    "webhook_seal_keys": "WISER_WEBHOOK_SEAL_KEYS",
+    "webhook_allow": "WISER_WEBHOOK_ALLOW",
 }
 
 
@@ -110,6 +114,9 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    # The proxies (load balancer, ingress) whose X-Forwarded-For is believed: comma-separated addresses or
+    # networks. Empty: the peer's own address is the client's, whatever a request says.
+    trusted_proxies: str = ""
 
     @model_validator(mode="before")
     @classmethod

@@ -1,4 +1,9 @@
-"""OpenTelemetry: one tracer provider per process, W3C context in AMQP headers and outbox rows."""
+"""OpenTelemetry: one tracer provider per process, W3C context in AMQP headers and outbox rows.
+
+Spans carry no PHI: every exporter sits behind `PhiScrubber`, which drops URL query strings (searches carry
+names and MBIs) from span names and attributes, and keeps only the type of a recorded exception (messages
+and stack traces quote the data that failed: a name, an MBI, a date of birth).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,12 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
+from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import Status
 
 PACKET_ATTR = "wiser.packet_id"
 _memory_exporter: InMemorySpanExporter | None = None
@@ -38,8 +45,74 @@ def setup_telemetry(service_name: str, exporter: str = "none", endpoint: str | N
         _memory_exporter = InMemorySpanExporter()
         processor = SimpleSpanProcessor(_memory_exporter)
     if processor is not None:
-        provider.add_span_processor(processor)
+        provider.add_span_processor(PhiScrubber(processor))
     return provider
+
+
+# Attributes that hold a URL or a request target (old and new HTTP semantic conventions): kept without the query.
+_URL_ATTRS = frozenset({"http.url", "http.target", "url.full", "url.path", "http.route", "url.original"})
+# Attributes that are nothing but a query string, or an exception's words: dropped.
+_DROPPED_ATTRS = frozenset({"url.query", "exception.message", "exception.stacktrace", "db.query.parameter"})
+_EXCEPTION_KEPT = frozenset({"exception.type", "exception.escaped"})
+
+
+def _no_query(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.split("?", 1)[0].split("#", 1)[0]
+    return value
+
+
+def scrub(span: ReadableSpan) -> ReadableSpan:
+    """The span as it may leave the process: no query strings, exceptions as their type only."""
+    attributes = {
+        key: _no_query(value) if key in _URL_ATTRS else value
+        for key, value in (span.attributes or {}).items()
+        if key not in _DROPPED_ATTRS
+    }
+    events = []
+    for event in span.events:
+        attrs = dict(event.attributes or {})
+        if event.name == "exception":
+            attrs = {k: v for k, v in attrs.items() if k in _EXCEPTION_KEPT}
+        else:
+            attrs = {k: _no_query(v) if k in _URL_ATTRS else v for k, v in attrs.items() if k not in _DROPPED_ATTRS}
+        events.append(Event(event.name, attrs, event.timestamp))
+    status = span.status
+    if status.description:  # "ValueError: <the value that failed>" -> the type only
+        status = Status(status.status_code, status.description.split(":", 1)[0])
+    return ReadableSpan(
+        name=_no_query(span.name),
+        context=span.context,
+        parent=span.parent,
+        resource=span.resource,
+        attributes=attributes,
+        events=events,
+        links=span.links,
+        kind=span.kind,
+        status=status,
+        start_time=span.start_time,
+        end_time=span.end_time,
+        instrumentation_scope=span.instrumentation_scope,
+    )
+
+
+class PhiScrubber(SpanProcessor):
+    """Hands the wrapped processor (and so its exporter) each finished span scrubbed of PHI."""
+
+    def __init__(self, inner: SpanProcessor) -> None:
+        self.inner = inner
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        self.inner.on_start(span, parent_context)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        self.inner.on_end(scrub(span))
+
+    def shutdown(self) -> None:
+        self.inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.inner.force_flush(timeout_millis)
 
 
 def memory_exporter() -> InMemorySpanExporter:

@@ -15,6 +15,7 @@ Environment (all optional):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import socket
@@ -330,3 +331,54 @@ class Producers:
         for publisher in self._publishers.values():
             await publisher.close()  # type: ignore[attr-defined]
         self._publishers.clear()
+
+
+@contextlib.contextmanager
+def service_process(module: str, command: str, env: dict[str, str], timeout: float = 60) -> Iterator[str]:
+    """`python -m <module> <command>` on a free port (WISER_<SVC>_HTTP_PORT) until ready; yields its URL.
+
+    For tests that need another of our services for real (e.g. validation's reference API), not a stand-in.
+    """
+    import sys
+    import tempfile
+    import time
+    import urllib.request
+
+    log = tempfile.TemporaryFile()
+    port = free_port()
+    service = module.removeprefix("wiser_").upper()
+    full_env = {**os.environ, **env, f"WISER_{service}_HTTP_PORT": str(port)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", module, command],
+        env=full_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                log.seek(0)
+                err = log.read().decode(errors="replace")[-2000:]
+                raise RuntimeError(f"{module} {command} exited with {proc.returncode}: {err}")
+            try:
+                with urllib.request.urlopen(f"{url}/health/ready", timeout=2) as r:  # noqa: S310 - our own http URL
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{module} {command} not ready at {url}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        log.close()

@@ -4,7 +4,7 @@
 a 271's benefit loops say (Part A/B in effect, Medicare Advantage plan, Railroad Medicare, Medicaid).
 """
 
-from .codec import ORIGINATOR, VERSION, build_270, build_271, parse_270, parse_271
+from .codec import ORIGINATOR, VERSION, build_270, build_271, clean, parse_270, parse_271
 from .eligibility import medicaid, medicare_advantage, part_in_effect, railroad
 from .models import AAARejection, Benefit, EligibilityInquiry, EligibilityResponse, Envelope, X12Error
 
@@ -19,6 +19,7 @@ __all__ = [
     "X12Error",
     "build_270",
     "build_271",
+    "clean",
     "medicaid",
     "medicare_advantage",
     "parse_270",

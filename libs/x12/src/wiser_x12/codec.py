@@ -22,12 +22,18 @@ Choices made here:
   loops, as HETS sends it; such a response must not carry subscriber data.
 - ``build_271`` without the inquiry names the payer after ``envelope.sender_id`` and the information
   receiver after ``envelope.receiver_id`` (NM108 SV); those loops are not part of ``EligibilityResponse``.
+- Free text from users (names) cannot break the interchange: X12 has no escape, so ``clean`` removes the
+  delimiters (and control characters), folds accented letters to ASCII and cuts the value to the element's
+  maximum length (NM103 60, NM104 35), as the implementation guide says. Other elements are ours and are
+  refused (X12Error) if they hold a delimiter.
+- One date of service is DTP*291*D8; several (``date_of_service_end``) are their span, DTP*291*RD8.
 - Date of death is 2100C DTP*442. Times are written HHMM (GS05 gets HHMMSS when seconds are non-zero), as the
   wall-clock figures of ``Envelope.created`` (no time zone conversion); parsed envelopes are naive.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -42,9 +48,25 @@ ISA_LENGTH = 106
 _ISA_SEPARATOR_POSITIONS = (3, 6, 17, 20, 31, 34, 50, 53, 69, 76, 81, 83, 89, 99, 101, 103)
 _WRITABLE_REJECTION_LOOPS = ("2000A", "2100A", "2100B", "2100C")
 _SOURCE_LOOPS = ("2000A", "2100A")
+# Maximum lengths (005010X279A1) of the free-text elements written from user data.
+NAME_LAST_OR_ORGANISATION_MAX = 60  # NM103
+NAME_FIRST_MAX = 35  # NM104
+_DELIMITERS = frozenset((ELEMENT, REPETITION, COMPONENT, TERMINATOR))
 
 
 # --------------------------------------------------------------------------------------------- writing
+
+
+def clean(value: str | None, max_length: int) -> str:
+    """User text made fit for one X12 element: accents folded to ASCII, delimiters and control characters
+    removed (X12 has no escape), spaces collapsed, cut to ``max_length``. Never raises."""
+    if not value:
+        return ""
+    folded = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode("ascii")
+    kept = "".join(
+        " " if ch.isspace() else ch for ch in folded if ch not in _DELIMITERS and (ch.isprintable() or ch.isspace())
+    )
+    return " ".join(kept.split())[:max_length].rstrip()
 
 
 def _check(value: str) -> str:
@@ -67,7 +89,7 @@ def _d8(d: date) -> str:
 
 
 def _dtp(qualifier: str, start: date, end: date | None = None) -> str:
-    if end is None:
+    if end is None or end == start:
         return _seg("DTP", qualifier, "D8", _d8(start))
     return _seg("DTP", qualifier, "RD8", f"{_d8(start)}-{_d8(end)}")
 
@@ -135,8 +157,24 @@ def _interchange(envelope: Envelope, functional_id: str, transaction: str, body:
 def _provider_nm1(name: str, npi: str) -> str:
     last, sep, first = name.partition(", ")
     if sep and last and first:
+        last, first = clean(last, NAME_LAST_OR_ORGANISATION_MAX), clean(first, NAME_FIRST_MAX)
         return _seg("NM1", "1P", "1", last, first, "", "", "", "XX", npi)
-    return _seg("NM1", "1P", "2", name, "", "", "", "", "XX", npi)
+    return _seg("NM1", "1P", "2", clean(name, NAME_LAST_OR_ORGANISATION_MAX), "", "", "", "", "XX", npi)
+
+
+def _subscriber_nm1(last: str | None, first: str | None, mbi: str | None) -> str:
+    return _seg(
+        "NM1",
+        "IL",
+        "1",
+        clean(last, NAME_LAST_OR_ORGANISATION_MAX),
+        clean(first, NAME_FIRST_MAX),
+        "",
+        "",
+        "",
+        "MI" if mbi else None,
+        mbi,
+    )
 
 
 def _dmg(dob: date | None, gender: str | None) -> list[str]:
@@ -150,6 +188,8 @@ def build_270(inquiry: EligibilityInquiry, envelope: Envelope) -> str:
     q = inquiry
     if not q.service_type_codes:
         raise X12Error("at least one service type code is required")
+    if q.date_of_service_end is not None and q.date_of_service_end < q.date_of_service:
+        raise X12Error("the date of service span ends before it starts")
     created = envelope.created
     body = [
         _seg("BHT", "0022", "13", q.trace_number, _d8(created), created.strftime("%H%M")),
@@ -159,9 +199,9 @@ def build_270(inquiry: EligibilityInquiry, envelope: Envelope) -> str:
         _provider_nm1(q.provider_name, q.provider_npi),
         _seg("HL", "3", "2", "22", "0"),
         _seg("TRN", "1", q.trace_number, ORIGINATOR),
-        _seg("NM1", "IL", "1", q.last_name, q.first_name, "", "", "", "MI", q.mbi),
+        _subscriber_nm1(q.last_name, q.first_name, q.mbi),
         *_dmg(q.date_of_birth, q.gender),
-        _dtp("291", q.date_of_service),
+        _dtp("291", q.date_of_service, q.date_of_service_end),
         _seg("EQ", q.service_type_codes),
     ]
     return _interchange(envelope, "HS", "270", body)
@@ -226,7 +266,7 @@ def build_271(response: EligibilityResponse, envelope: Envelope, inquiry: Eligib
     if r.trace_number is not None:
         body.append(_seg("TRN", "2", r.trace_number, ORIGINATOR))
     body += [
-        _seg("NM1", "IL", "1", r.last_name, r.first_name, "", "", "", "MI" if r.mbi else None, r.mbi),
+        _subscriber_nm1(r.last_name, r.first_name, r.mbi),
         *_aaa(r.rejections, "2100C"),
         *_dmg(r.date_of_birth, r.gender),
     ]
@@ -408,6 +448,7 @@ def parse_270(text: str) -> tuple[EligibilityInquiry, Envelope]:
     dob: date | None = None
     gender: str | None = None
     dos: date | None = None
+    dos_end: date | None = None
     services: list[str] = []
     for seg in segs[1:]:
         tag = seg[0]
@@ -434,7 +475,7 @@ def parse_270(text: str) -> tuple[EligibilityInquiry, Envelope]:
                 raise X12Error("DMG01 must be D8")
             dob, gender = _parse_date(_el(seg, 2)), _el(seg, 3) or None
         elif tag == "DTP" and loop == "2100C" and _el(seg, 1) == "291":
-            dos = _period(seg)[0]
+            dos, dos_end = _period(seg)
         elif tag == "EQ" and loop in ("2100C", "2110C"):
             loop = "2110C"
             services += [c for c in _el(seg, 1).split(tx.repetition) if c]
@@ -465,6 +506,7 @@ def parse_270(text: str) -> tuple[EligibilityInquiry, Envelope]:
         date_of_birth=dob,
         gender=gender,
         date_of_service=dos,
+        date_of_service_end=dos_end,
         service_type_codes=tuple(services),
     )
     return inquiry, tx.envelope

@@ -36,8 +36,9 @@ class EligibilityInquiry:
     last_name: str
     date_of_birth: date  # DMG*D8*CCYYMMDD
     gender: str | None  # DMG03 F/M/U
-    date_of_service: date  # DTP*291*D8
+    date_of_service: date  # DTP*291*D8, or the start of DTP*291*RD8 with date_of_service_end
     service_type_codes: tuple[str, ...] = ("30",)  # EQ01, repeated with ^
+    date_of_service_end: date | None = None  # last date of a span of dates of service (DTP*291*RD8)
 
 
 @dataclass(frozen=True)

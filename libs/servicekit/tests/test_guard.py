@@ -1,0 +1,111 @@
+"""Credential guard (throttle per address and name, lockout of a name from one address) and client addresses."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+from wiser_servicekit.clients import HashPool, client_address
+from wiser_servicekit.guard import CredentialGuard
+
+
+def test_failures_lock_a_name_out_from_that_address_only() -> None:
+    g = CredentialGuard(per_address_per_minute=1000, lock_after=5, lock_minutes=15, name_failures_per_minute=1000)
+    t = 1000.0
+    for i in range(4):
+        assert g.check("10.0.0.9", "acme", t + i).allowed
+        assert g.failed("10.0.0.9", "acme", t + i) is False
+    assert g.failed("10.0.0.9", "acme", t + 4) is True
+    refused = g.check("10.0.0.9", "acme", t + 5)
+    assert not refused.allowed and refused.reason == "locked" and 890 < refused.retry_after <= 900
+    assert g.check("203.0.113.7", "acme", t + 5).allowed  # the partner's own address still works
+    assert g.check("10.0.0.9", "other", t + 5).allowed
+    assert g.check("10.0.0.9", "acme", t + 4 + 901).allowed  # the lock ends
+
+
+def test_unknown_and_known_names_are_treated_alike() -> None:
+    g = CredentialGuard(per_address_per_minute=1000, lock_after=3, name_failures_per_minute=1000)
+    for name in ("real-partner", "no-such-client"):
+        for i in range(3):
+            g.failed("10.0.0.1", name, 10.0 + i)
+        assert g.check("10.0.0.1", name, 20.0).reason == "locked"
+
+
+def test_attempts_are_throttled_per_address() -> None:
+    g = CredentialGuard(per_address_per_minute=30, lock_after=100, name_failures_per_minute=1000)
+    allowed = [g.check("10.0.0.2", f"name-{i}", 50.0).allowed for i in range(40)]
+    assert allowed.count(True) == 5 and allowed[-1] is False  # a burst of ten seconds' worth
+    assert g.check("10.0.0.2", "x", 50.0).reason == "address"
+    assert g.check("10.0.0.3", "x", 50.0).allowed  # another address has its own bucket
+    assert g.check("10.0.0.2", "x", 52.0).allowed  # one more every two seconds
+
+
+def test_failures_for_a_name_from_many_addresses_throttle_it_but_not_where_it_signs_in() -> None:
+    g = CredentialGuard(per_address_per_minute=1000, lock_after=100, name_failures_per_minute=10)
+    g.succeeded("198.51.100.1", "acme", 0.0)  # the partner's usual address
+    for i in range(1):  # ten seconds' worth of a 10/min budget: 1.67 failures
+        assert g.check(f"10.0.{i}.1", "acme", 1.0).allowed
+        g.failed(f"10.0.{i}.1", "acme", 1.0)
+    assert g.check("10.9.9.9", "acme", 1.0).reason == "name"
+    assert g.check("198.51.100.1", "acme", 1.0).allowed  # nobody locks the partner out from elsewhere
+    assert g.check("10.9.9.9", "acme", 13.0).allowed  # the bucket refills
+
+
+def test_x_forwarded_for_is_believed_only_from_trusted_proxies() -> None:
+    proxies = "10.0.0.0/8, 192.0.2.1"
+    assert client_address("203.0.113.5", "1.2.3.4", proxies) == "203.0.113.5"  # not a proxy: header ignored
+    assert client_address("10.1.1.1", "198.51.100.7", proxies) == "198.51.100.7"
+    # A client's own X-Forwarded-For entries are to the left of what our proxies appended: not believed.
+    assert client_address("10.1.1.1", "6.6.6.6, 198.51.100.7, 10.2.2.2", proxies) == "198.51.100.7"
+    assert client_address("10.1.1.1", "not-an-ip", proxies) == "10.1.1.1"
+    assert client_address("10.1.1.1", "198.51.100.7", "") == "10.1.1.1"  # no proxies configured
+    assert client_address("192.0.2.1", None, proxies) == "192.0.2.1"
+
+
+async def test_hashes_run_off_the_event_loop() -> None:
+    pool = HashPool(concurrency=2)
+    loop_thread = threading.get_ident()
+    threads: list[int] = []
+
+    def slow() -> int:
+        threads.append(threading.get_ident())
+        time.sleep(0.2)
+        return 1
+
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    task = asyncio.create_task(ticker())
+    assert await asyncio.gather(pool.run(slow), pool.run(slow)) == [1, 1]
+    task.cancel()
+    assert loop_thread not in threads and ticks >= 10  # the loop kept running while the hashes ran
+
+
+async def test_the_gate_answers_an_address_over_its_budget_before_the_app_runs() -> None:
+    import httpx
+    from fastapi import FastAPI
+
+    from wiser_servicekit.guard import GuardGate
+
+    guard = CredentialGuard(per_address_per_minute=18, lock_after=100)
+    app = FastAPI()
+    ran = []
+
+    @app.post("/oauth/token")
+    async def tok() -> dict[str, str]:
+        ran.append(1)
+        guard.check("127.0.0.1", "x")  # the route spends the address's budget, as /oauth/token does
+        return {"ok": "yes"}
+
+    app.add_middleware(GuardGate, guard=guard, paths=("/oauth/token",), trusted_proxies="")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        codes = [(await c.post("/oauth/token", data={"a": "b"})).status_code for _ in range(6)]
+        last = await c.post("/oauth/token", data={"a": "b"})
+    assert codes == [200, 200, 200, 429, 429, 429] and len(ran) == 3
+    assert last.json()["code"] == "RATE_LIMITED" and int(last.headers["retry-after"]) >= 1
