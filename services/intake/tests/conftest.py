@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -17,7 +17,7 @@ from wiser_intake.config import Settings
 from wiser_servicekit.fixtures import fixtures_dir, packet_body
 from wiser_servicekit.identity import DEMO_PRIVATE_KEYS, GATEWAY, issue_command_token, issue_identity_token
 from wiser_servicekit.migrate import migrate
-from wiser_servicekit.testing import Infra
+from wiser_servicekit.testing import Infra, service_process
 
 FIXTURES = fixtures_dir()
 
@@ -33,14 +33,23 @@ def intake_settings(infra: Infra, **over: Any) -> Settings:
         "s3_bucket": f"intake-{infra.run_id}",
         "otel_exporter": "memory",
         "housekeeping_interval": 3600,
+        # Every test module's partners get their tokens from one address in a few seconds.
+        "token_per_address_per_minute": 100_000,
     }
     values.update(over)
     return Settings(**values)
 
 
 @pytest.fixture(scope="session")
-async def settings(infra: Infra) -> Settings:
-    s = intake_settings(infra)
+def validation_reference() -> Iterator[str]:
+    """Validation's reference API (the dismissal reasons' one source), served by validation itself from its files."""
+    with service_process("wiser_validation", "serve-reference", {"WISER_ENV": "test"}) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+async def settings(infra: Infra, validation_reference: str) -> Settings:
+    s = intake_settings(infra, validation_url=validation_reference)
     from wiser_contracts import topology
 
     await asyncio.to_thread(migrate, s, SERVICE_ROOT, topology.INTAKE)

@@ -43,6 +43,31 @@ async def _seed(settings: Settings, args: argparse.Namespace) -> None:
     print(json.dumps(out, indent=2))
 
 
+async def _sweep(settings: Settings, args: argparse.Namespace) -> None:
+    """Delete document objects whose database row never committed (older than --hours)."""
+    from datetime import timedelta
+
+    import httpx
+
+    from wiser_servicekit.db import make_engine, make_sessionmaker
+
+    from .bootstrap import bootstrap
+    from .usecases.housekeeping import sweep_orphans
+
+    engine = make_engine(settings.database_url, settings.db_schema, 2)
+    http = httpx.AsyncClient()
+    try:
+        ctx = bootstrap(settings, make_sessionmaker(engine), http=http)
+        print(json.dumps(await sweep_orphans(ctx, timedelta(hours=args.hours))))
+    finally:
+        await http.aclose()
+        await engine.dispose()
+
+
+def _sweep_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--hours", type=float, default=1.0, help="only objects older than this")
+
+
 def _seed_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--partner-only", action="store_true", help="seed the demo partner but no packets")
     parser.add_argument(
@@ -59,8 +84,10 @@ CLI = ServiceCli(
     consumer=topology.INTAKE,
     outbox="wiser_intake.adapters.tables:outbox",
     workers=lambda settings: settings.workers,
+    extra_ports=lambda settings: [settings.ops_port],
     extra={
         "relay": Command("run only the outbox relay", _relay),
+        "sweep-documents": Command("delete document objects in S3 whose row never committed", _sweep, _sweep_arguments),
         "seed-demo": Command("seed the demo partner and packets (WISER_ENV=dev only)", _seed, _seed_arguments),
     },
 )

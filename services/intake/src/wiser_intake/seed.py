@@ -9,16 +9,17 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from wiser_servicekit.crypto import FieldCipher, configure_cipher
 from wiser_servicekit.db import make_engine, make_sessionmaker
 from wiser_servicekit.fixtures import load_fixtures, packet_body
 
 from .adapters.partners import upsert_partner
-from .adapters.storage import DocumentStore
+from .bootstrap import bootstrap, document_store
 from .config import Settings
 from .domain.packet import PacketIn
 from .usecases import packets as uc
-from .usecases.context import Intake
 
 
 def demo_pdf(title: str) -> bytes:
@@ -46,21 +47,20 @@ async def seed_demo(settings: Settings, fixtures: Path, packets: bool = True) ->
     configure_cipher(FieldCipher(settings.phi_keys, settings.phi_index_key))
     engine = make_engine(settings.database_url, settings.db_schema, 2)
     sessions = make_sessionmaker(engine)
-    store = DocumentStore(
-        settings.s3_bucket,
-        settings.s3_endpoint_url,
-        settings.s3_region,
-        settings.s3_access_key,
-        settings.s3_secret_key,
-        settings.s3_sse or None,
-    )
+    store = document_store(settings)
     await store.ensure_bucket()
-    ctx = Intake(settings=settings, sessions=sessions, store=store)
+    http = httpx.AsyncClient()
+    ctx = bootstrap(settings, sessions, store=store, http=http)  # submitting needs no reference data
     try:
         async with sessions() as session, session.begin():
             await upsert_partner(
                 session, settings.demo_partner_id, "Demo partner (dev)", settings.demo_partner_secret, 120_000
             )
+            # One demo client per other channel (PARTNER_API.md), registered for it in settings.client_channels.
+            for channel in ("esmd", "fax", "mail", "portal"):
+                await upsert_partner(
+                    session, f"demo-{channel}", f"Demo {channel} client (dev)", settings.demo_partner_secret, 120_000
+                )
         by_state = {f["state"]: f for f in provs["facilities"]}
         pracs: dict[str, dict[str, Any]] = {}
         for p in provs["practitioners"]:
@@ -111,4 +111,5 @@ async def seed_demo(settings: Settings, fixtures: Path, packets: bool = True) ->
             "packets": created,
         }
     finally:
+        await http.aclose()
         await engine.dispose()

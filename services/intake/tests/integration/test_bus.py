@@ -165,7 +165,7 @@ async def test_fifty_concurrent_triggers_serialise_and_only_legal_ones_win(
         else:
             messages.append(m.DeliveryCompleted(packet_id=pid, producer="outbound", delivery_id=uuid.uuid4()))
     results = await asyncio.gather(
-        *[apply_bus_trigger(ctx.sessions, "test.concurrent", msg, trigger_for(msg)) for msg in messages]
+        *[apply_bus_trigger(ctx.uow, "test.concurrent", msg, trigger_for(msg)) for msg in messages]
     )
     wins = [r for r in results if isinstance(r, Applied)]
     assert wins, "at least one assignment must win"

@@ -39,3 +39,30 @@ async def test_a_packet_left_in_received_is_moved_to_validating(client, partner,
     detail = await packet_detail(ctx, pid)
     assert detail["state"] == "validating"
     assert [h["transition"] for h in detail["history"]] == ["T1", "T1"]
+
+
+async def test_an_object_whose_row_never_committed_is_swept_and_the_others_stay(
+    client, partner, build_packet, ctx
+) -> None:
+    import io
+    import json as _json
+
+    from wiser_intake.usecases.housekeeping import sweep_orphans
+
+    pdf = b"%PDF-1.4\nswept"
+    r = await client.post(
+        "/api/v1/packets",
+        data={"packet": _json.dumps(build_packet())},
+        files=[("documents", ("keep.pdf", pdf, "application/pdf"))],
+        headers=partner,
+    )
+    assert r.status_code == 201, r.text
+    # As if intake had died after the transfer and before its transaction committed.
+    orphan = f"packets/{uuid.uuid4()}/{uuid.uuid4()}"
+    await ctx.store.put(orphan, io.BytesIO(pdf), "application/pdf", "0" * 64)
+    before = await ctx.store.count("packets/")
+    assert (await sweep_orphans(ctx, timedelta(hours=1)))["deleted"] == 0  # too young: may be in flight
+    result = await sweep_orphans(ctx, timedelta(seconds=-5))
+    assert result["deleted"] == 1
+    assert await ctx.store.count("packets/") == before - 1
+    assert await ctx.store.count(orphan) == 0

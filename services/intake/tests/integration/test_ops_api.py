@@ -197,7 +197,82 @@ async def test_the_facts_view_is_the_detail_without_history_documents_and_correc
     expected = {k: v for k, v in full.json().items() if k not in ("history", "documents", "corrections")}
     got = facts.json()
     assert got.pop("document_count") == len(full.json()["documents"])
+    earlier = got.pop("earlier_open_requests")  # validation's duplicate check: open ones received before this one
+    assert all(e["packet_id"] != pid and e["received_at"] <= got["received_at"] for e in earlier)
     expected.pop("seconds_to_due"), got.pop("seconds_to_due")  # a clock reading, taken twice
     assert got == expected and got["diagnosis_codes"] == ["M17.11", "E11.9"]
     as_partner = await client.get(f"/api/v1/ops/packets/{pid}", params={"view": "facts"}, headers=partner)
     assert as_partner.status_code == 401
+
+
+async def test_dismissal_answers_503_while_the_reference_data_is_unreachable(
+    app, client, partner, staff, bus, wait_state, build_packet
+) -> None:
+    import httpx
+
+    from wiser_intake.adapters.reference import ValidationReference
+    from wiser_servicekit.testing import free_port
+
+    pid = await in_manual_review(client, partner, bus, wait_state, build_packet)
+    ctx = app.state.intake
+    real = ctx.reference
+    async with httpx.AsyncClient() as http:
+        ctx.reference = ValidationReference(
+            f"http://127.0.0.1:{free_port()}", ctx.settings.signing_key(), ctx.settings.identity_issuer, http
+        )
+        try:
+            body = {"code": "INVALID_BENEFICIARY", "note": "beneficiary deceased per call"}
+            r = await client.post(f"/api/v1/ops/packets/{pid}/dismiss", json=body, headers=staff("ops_tier2"))
+        finally:
+            ctx.reference = real
+    assert r.status_code == 503 and r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["code"] == "REFERENCE_UNAVAILABLE" and r.headers["retry-after"]
+    detail = (await client.get(f"/api/v1/ops/packets/{pid}", headers=staff("ops_tier1"))).json()
+    assert detail["state"] == "manual_review" and detail["dismissal"] is None  # nothing half-written
+
+
+async def test_a_dismissal_keeps_the_texts_it_was_made_with(client, partner, staff, bus, wait_state, build_packet):
+    pid = await in_manual_review(client, partner, bus, wait_state, build_packet)
+    body = {"code": "WRONG_JURISDICTION", "note": "sent to the wrong MAC"}
+    r = await client.post(f"/api/v1/ops/packets/{pid}/dismiss", json=body, headers=staff("supervisor"))
+    assert r.status_code == 200, r.text
+    dismissal = r.json()["dismissal"]
+    # validation's reference list (its wording wins over the copy intake used to keep)
+    assert dismissal["reason"] == "Sent to the wrong state's reviewer or MAC"
+    assert dismissal["corrective_action"] == "Resubmit to the right reviewer or MAC"
+
+
+async def test_the_facts_view_lists_the_open_requests_received_earlier_from_the_same_practitioner_for_the_mbi(
+    client, staff, partner, build_packet
+) -> None:
+    """Validation judges duplicates in intake's receipt order (received_at, then tracking number)."""
+    service = staff(
+        "service", user="svc:validation", key=DEMO_PRIVATE_KEYS["wiser-validation"], issuer="wiser-validation"
+    )
+
+    async def submit(**over: Any) -> dict[str, Any]:
+        r = await client.post("/api/v1/packets", json=build_packet("Sorelli", "Okonkwo", **over), headers=partner)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    async def earlier(pid: str) -> list[dict[str, Any]]:
+        r = await client.get(f"/api/v1/ops/packets/{pid}", params={"view": "facts"}, headers=service)
+        return r.json()["earlier_open_requests"]  # type: ignore[no-any-return]
+
+    first = await submit()
+    withdrawn = await submit(code="29877", dx="M17.11")
+    other_practitioner = (
+        await client.post("/api/v1/packets", json=build_packet("Sorelli", "Brightwater"), headers=partner)
+    ).json()
+    withdraw = {"reason": "requester called"}
+    r = await client.post(
+        f"/api/v1/ops/packets/{withdrawn['packet_id']}/withdraw", json=withdraw, headers=staff("supervisor")
+    )
+    assert r.status_code == 200
+    last = await submit(code="22554", dx="M50.12")
+
+    assert await earlier(first["packet_id"]) == []
+    listed = await earlier(last["packet_id"])
+    assert [e["packet_id"] for e in listed] == [first["packet_id"]]  # not the closed one, not another practitioner's
+    assert listed[0]["codes"] == ["64581"] and listed[0]["tracking_number"] == first["tracking_number"]
+    assert other_practitioner["packet_id"] not in {e["packet_id"] for e in listed}

@@ -39,6 +39,7 @@ def staging(infra) -> object:
         partner_token_key=secrets.token_urlsafe(40),
         phi_keys=Fernet.generate_key().decode(),
         phi_index_key=secrets.token_urlsafe(40),
+        webhook_seal_keys=Fernet.generate_key().decode(),
     )
 
 

@@ -104,13 +104,13 @@ LEGAL: list[tuple[str, S, S, sm.Trigger, sm.PacketView | None]] = [
         S.DETERMINED,
         S.LETTER_REVIEW,
         trig(m.LetterDrafted(packet_id=PID, letter_id=LID, kind="affirmation")),
-        sm.PacketView(S.DETERMINED, 1, m.Outcome.AFFIRMED),
+        sm.PacketView(S.DETERMINED, 1, m.Outcome.AFFIRMED, utn="JLA26000000001"),
     ),
     (
         "T14",
         S.LETTER_REVIEW,
         S.DELIVERING,
-        trig(m.LetterApproved(packet_id=PID, letter_id=LID, approved_by="sup1")),
+        trig(m.LetterApproved(packet_id=PID, letter_id=LID, approved_by="sup1", approver_role="supervisor")),
         sm.PacketView(S.LETTER_REVIEW, 1, m.Outcome.AFFIRMED),
     ),
     (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
@@ -208,14 +208,65 @@ def test_an_enrolled_md_practising_in_a_wiser_state_passes(
 
 
 @pytest.mark.parametrize(
-    "change",
-    [{"status": "not_enrolled"}, {"status": "not_found"}, {"provider_type": "NP"}, {"state": "NY"}],
+    ("change", "which"),
+    [
+        ({"status": "not_enrolled"}, "(enrolment)"),
+        ({"status": "not_found"}, "(enrolment)"),
+        ({"provider_type": "DC"}, "(provider type)"),
+        ({"provider_type": "PT"}, "(provider type)"),
+        ({"provider_type": None}, "(provider type)"),
+        ({"state": "NY"}, "(practice state)"),
+    ],
 )
 def test_a_practitioner_not_enrolled_of_an_ineligible_type_or_outside_wiser_states_is_dismissed(
-    facts: Facts, enrolled: Enrollment, active_npis: dict[str, NpiRecord], ref: ReferenceSet, change: dict
+    facts: Facts, enrolled: Enrollment, active_npis: dict[str, NpiRecord], ref: ReferenceSet, change: dict, which: str
 ) -> None:
     findings = c.check_provider_enrollment(facts(), replace(enrolled, **change), active_npis, ref)
     assert summary(findings) == [("INELIGIBLE_PROVIDER", "dismiss", "practitioner.npi")]
+    assert which in findings[0].message  # the message says whether the enrolment, the type or the state failed
+
+
+@pytest.mark.parametrize("kind", ["MD", "DO", "DPM", "NP", "PA", "CNS"])
+def test_physicians_and_the_non_physician_practitioners_are_eligible_types(
+    facts: Facts, enrolled: Enrollment, active_npis: dict[str, NpiRecord], ref: ReferenceSet, kind: str
+) -> None:
+    assert c.check_provider_enrollment(facts(), replace(enrolled, provider_type=kind), active_npis, ref) == []
+
+
+def test_an_ineligible_type_practising_outside_the_wiser_states_gets_both_reasons(
+    facts: Facts, enrolled: Enrollment, active_npis: dict[str, NpiRecord], ref: ReferenceSet
+) -> None:
+    findings = c.check_provider_enrollment(facts(), replace(enrolled, provider_type="DC", state="NY"), active_npis, ref)
+    assert [f.message.split(":")[0] for f in findings] == [
+        "Ineligible provider (provider type)",
+        "Ineligible provider (practice state)",
+    ]
+
+
+def test_the_chiropractor_and_physician_assistant_fixtures(
+    facts: Facts, active_npis: dict[str, NpiRecord], ref: ReferenceSet, fixtures: dict
+) -> None:
+    pracs = {p["last_name"]: p for p in fixtures["providers"]["practitioners"]}
+
+    def enrollment(name: str) -> Enrollment:
+        p = pracs[name]
+        return Enrollment(npi=p["npi"], status="enrolled", provider_type=p["provider_type"], state=p["state"])
+
+    def packet(name: str) -> PacketFacts:
+        return with_npis(facts(state=pracs[name]["state"]), practitioner=pracs[name]["npi"])
+
+    assert c.check_provider_enrollment(packet("Quenby"), enrollment("Quenby"), active_npis, ref) == []
+    chiropractor = c.check_provider_enrollment(packet("Halvorsen"), enrollment("Halvorsen"), active_npis, ref)
+    assert summary(chiropractor) == [("INELIGIBLE_PROVIDER", "dismiss", "practitioner.npi")]
+    assert "(provider type)" in chiropractor[0].message and "DC" in chiropractor[0].message
+
+
+def test_practising_in_a_wiser_state_is_judged_against_all_six_whatever_is_served(
+    facts: Facts, enrolled: Enrollment, active_npis: dict[str, NpiRecord], ref: ReferenceSet
+) -> None:
+    """A deployment serving NJ only still sees an OH practitioner as practising in a WISeR state."""
+    assert c.check_jurisdiction(facts(state="NJ"), ref, served={"NJ"}) == []
+    assert c.check_provider_enrollment(facts(), replace(enrolled, state="OH"), active_npis, ref) == []
 
 
 def test_the_practice_state_falls_back_to_nppes(facts: Facts, enrolled: Enrollment, ref: ReferenceSet) -> None:
@@ -369,31 +420,57 @@ def test_a_packet_without_documents_needs_correction(facts: Facts) -> None:
 # ------------------------------------------------------------- date of service
 
 
-def dated(facts: Facts, dos: str, received: str = "2026-01-10T09:00:00+00:00") -> PacketFacts:
-    return facts(received_at=received, services=[{"code": "64581", "units": 1, "date_of_service": dos}])
+def dated(facts: Facts, dos: str, state: str = "NJ") -> PacketFacts:
+    return facts(state=state, services=[{"code": "64581", "units": 1, "date_of_service": dos}])
+
+
+def at(moment: str) -> datetime:
+    return datetime.fromisoformat(moment)
 
 
 @pytest.mark.parametrize("dos", ["2026-01-15", "2026-05-01"])
 def test_a_date_of_service_from_2026_01_15_and_not_in_the_past_passes(
     facts: Facts, ref: ReferenceSet, dos: str
 ) -> None:
-    assert c.check_date_of_service(dated(facts, dos, "2026-01-14T09:00:00+00:00"), ref) == []
+    assert c.check_date_of_service(dated(facts, dos), ref, at("2026-01-14T18:00:00+00:00")) == []
 
 
-def test_a_date_of_service_on_the_day_of_receipt_passes(facts: Facts, ref: ReferenceSet) -> None:
-    assert c.check_date_of_service(dated(facts, "2026-05-01", "2026-05-01T23:00:00+00:00"), ref) == []
+def test_a_date_of_service_today_in_the_state_passes(facts: Facts, ref: ReferenceSet) -> None:
+    assert c.check_date_of_service(dated(facts, "2026-05-01"), ref, at("2026-05-01T23:00:00+00:00")) == []
 
 
 def test_a_date_of_service_before_2026_01_15_needs_correction(facts: Facts, ref: ReferenceSet) -> None:
-    findings = c.check_date_of_service(dated(facts, "2026-01-14"), ref)
+    findings = c.check_date_of_service(dated(facts, "2026-01-14"), ref, at("2026-01-10T09:00:00+00:00"))
     assert summary(findings) == [("DOS_INVALID", "correction", "services[0].date_of_service")]
     assert "2026-01-15" in findings[0].message
 
 
 def test_a_date_of_service_in_the_past_needs_correction(facts: Facts, ref: ReferenceSet) -> None:
-    findings = c.check_date_of_service(dated(facts, "2026-04-30", "2026-05-01T09:00:00+00:00"), ref)
+    findings = c.check_date_of_service(dated(facts, "2026-04-30"), ref, at("2026-05-01T09:00:00+00:00"))
     assert summary(findings) == [("DOS_INVALID", "correction", "services[0].date_of_service")]
-    assert "past" in findings[0].message
+    assert "past" in findings[0].message and "2026-05-01 in NJ" in findings[0].message
+
+
+@pytest.mark.parametrize(
+    ("state", "local_day"),
+    [("NJ", "2026-05-01"), ("OH", "2026-05-01"), ("TX", "2026-04-30"), ("OK", "2026-04-30"), ("AZ", "2026-04-30"),
+     ("WA", "2026-04-30")],
+)  # fmt: skip
+def test_today_is_judged_in_the_state_of_services_time_zone(
+    facts: Facts, ref: ReferenceSet, state: str, local_day: str
+) -> None:
+    """04:30 UTC on 1 May is 1 May in New York but still 30 April in Chicago, Phoenix and Seattle."""
+    now = at("2026-05-01T04:30:00+00:00")
+    assert c.local_today(state, ref, now).isoformat() == local_day
+    on_the_30th = c.check_date_of_service(dated(facts, "2026-04-30", state), ref, now)
+    assert [f.code for f in on_the_30th] == (["DOS_INVALID"] if local_day == "2026-05-01" else [])
+
+
+def test_the_date_of_service_is_judged_at_each_run_not_at_receipt(facts: Facts, ref: ReferenceSet) -> None:
+    packet = facts(received_at="2026-04-01T12:00:00+00:00", services=[{"code": "64581", "units": 1,
+                   "date_of_service": "2026-04-20"}])  # fmt: skip
+    assert c.check_date_of_service(packet, ref, at("2026-04-02T12:00:00+00:00")) == []
+    assert [f.code for f in c.check_date_of_service(packet, ref, at("2026-04-21T12:00:00+00:00"))] == ["DOS_INVALID"]
 
 
 # ---------------------------------------------------------------- resubmission

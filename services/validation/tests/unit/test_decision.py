@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from wiser_contracts import messages as m
@@ -23,6 +23,8 @@ from wiser_validation.domain import (
 from wiser_validation.reference import ReferenceSet
 
 Facts = Callable[..., PacketFacts]
+
+NOW = datetime(2026, 5, 1, 14, 30, tzinfo=UTC)  # the run's moment: 2026-05-01 in every WISeR state
 
 
 def finding(code: str, severity: str) -> m.Finding:
@@ -70,6 +72,7 @@ def clean_run(facts: Facts, eligible: Any, active_npis: Any, enrolled: Any, ref:
         over.pop("enrollment", enrolled),
         over.pop("history", History()),
         ref,
+        now=NOW,
     )
 
 
@@ -86,7 +89,7 @@ def test_a_malformed_mbi_skips_eligibility_but_every_other_check_still_runs(
 ) -> None:
     packet = facts(state="NY", document_count=0)
     packet = replace(packet, beneficiary=replace(packet.beneficiary, mbi="9J06-YC0-QA26"))
-    findings = run_checks(packet, None, active_npis, enrolled, History(), ref)
+    findings = run_checks(packet, None, active_npis, enrolled, History(), ref, now=NOW)
     assert [(f.check, f.code, f.severity) for f in findings] == [
         ("jurisdiction", "WRONG_JURISDICTION", "dismiss"),
         ("mbi_format", "MBI_FORMAT", "correction"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,8 @@ import pytest
 
 from wiser_validation.domain import History, run_checks
 from wiser_validation.reference import DEFAULT_DIRECTORY, FILES, ReferenceSet, load_reference, reference_versions
+
+NOW = datetime(2026, 5, 1, 14, 30, tzinfo=UTC)  # the run's moment: 2026-05-01 in every WISeR state
 
 
 def test_every_reference_file_has_a_source_and_dated_versions() -> None:
@@ -106,8 +108,8 @@ def test_a_new_version_with_a_later_effective_date_changes_behaviour_without_cod
 
     assert "NY" not in before.states and "NY" in after.states
     packet = facts(state="NY")
-    codes_before = {f.code for f in run_checks(packet, eligible, active_npis, enrolled, History(), before)}
-    codes_after = {f.code for f in run_checks(packet, eligible, active_npis, enrolled, History(), after)}
+    codes_before = {f.code for f in run_checks(packet, eligible, active_npis, enrolled, History(), before, now=NOW)}
+    codes_after = {f.code for f in run_checks(packet, eligible, active_npis, enrolled, History(), after, now=NOW)}
     assert "WRONG_JURISDICTION" in codes_before and "WRONG_JURISDICTION" not in codes_after
     assert "EXEMPT_PROVIDER" not in codes_before and "EXEMPT_PROVIDER" in codes_after
     assert dict(after.versions)["states"] == "2027-01-01"

@@ -99,14 +99,18 @@ class PartnerDirectory:
         ).first()
         return Partner(row.client_id, row.rate_limit_per_minute) if row else None
 
-    async def check_secret(self, session: AsyncSession, client_id: str, secret: str) -> bool:
-        stored = await session.scalar(
+    async def secret_hash(self, session: AsyncSession, client_id: str) -> str | None:
+        """The active client's stored secret hash (verify it with `secret_matches`, off the event loop)."""
+        return await session.scalar(
             select(partner_clients.c.secret_hash).where(
                 partner_clients.c.client_id == client_id, partner_clients.c.active.is_(True)
             )
         )
-        # Verify against a dummy hash when unknown, so timing does not reveal client ids.
-        return verify_secret(secret, stored or _DUMMY) and stored is not None
+
+
+def secret_matches(secret: str, stored: str | None) -> bool:
+    """Verify against a dummy hash when the client is unknown, so timing does not reveal client ids."""
+    return verify_secret(secret, stored or _DUMMY) and stored is not None
 
 
 _DUMMY = hash_secret(secrets.token_hex(8))

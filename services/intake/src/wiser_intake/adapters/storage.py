@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import IO, Any
 
 import boto3
+from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-SINGLE_PUT_LIMIT = 16 * 1024 * 1024
+# Up to this size one PUT; above it an S3 multipart upload of 8 MB parts read from the (disk-spooled) file.
+SINGLE_PUT_LIMIT = 8 * 1024 * 1024
+TRANSFER = TransferConfig(
+    multipart_threshold=SINGLE_PUT_LIMIT, multipart_chunksize=8 * 1024 * 1024, max_concurrency=2, use_threads=True
+)
 
 
 class DocumentStore:
@@ -59,7 +66,9 @@ class DocumentStore:
                 self._client.put_object, Bucket=self.bucket, Key=key, Body=fileobj, ContentLength=size, **extra
             )
         else:
-            await asyncio.to_thread(self._client.upload_fileobj, fileobj, self.bucket, key, ExtraArgs=extra)
+            await asyncio.to_thread(
+                self._client.upload_fileobj, fileobj, self.bucket, key, ExtraArgs=extra, Config=TRANSFER
+            )
 
     async def get(self, key: str) -> bytes:
         def _get() -> bytes:
@@ -71,6 +80,41 @@ class DocumentStore:
                 raise
 
         return await asyncio.to_thread(_get)
+
+    async def open(self, key: str, chunk: int = 256 * 1024) -> tuple[AsyncIterator[bytes], int]:
+        """The object's bytes as they come from S3, a chunk at a time (never the whole object in memory), and
+        its length. LookupError when there is no such object."""
+
+        def _open() -> Any:
+            try:
+                return self._client.get_object(Bucket=self.bucket, Key=key)
+            except ClientError as e:
+                if e.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                    raise LookupError(key) from e
+                raise
+
+        response = await asyncio.to_thread(_open)
+        body = response["Body"]
+
+        async def chunks() -> AsyncIterator[bytes]:
+            try:
+                while data := await asyncio.to_thread(body.read, chunk):
+                    yield data
+            finally:
+                await asyncio.to_thread(body.close)
+
+        return chunks(), int(response["ContentLength"])
+
+    async def older_than(self, prefix: str, before: datetime) -> list[str]:
+        """Keys under `prefix` last written before `before` (the orphan sweep's candidates)."""
+
+        def _list() -> list[str]:
+            keys: list[str] = []
+            for page in self._client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+                keys += [o["Key"] for o in page.get("Contents", []) if o["LastModified"] < before]
+            return keys
+
+        return await asyncio.to_thread(_list)
 
     async def delete(self, keys: list[str]) -> None:
         if keys:

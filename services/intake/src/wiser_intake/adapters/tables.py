@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 from wiser_servicekit.consumer import lease_tables
-from wiser_servicekit.crypto import EncryptedJSON
+from wiser_servicekit.crypto import EncryptedJSON, EncryptedText
 from wiser_servicekit.outbox import outbox_tables
 
 SCHEMA = "intake"
@@ -59,7 +59,7 @@ packets = Table(
     Column("submission_type", String(20), nullable=False),
     Column("previous_utn", String(20)),
     Column("review_type", String(20), nullable=False),
-    Column("expedited_reason", Text),
+    Column("expedited_reason", EncryptedText),  # free text about the patient's condition: encrypted
     Column("state_of_service", String(2), nullable=False),
     Column("place_of_service", String(2), nullable=False),
     Column("type_of_bill", String(4)),
@@ -67,8 +67,8 @@ packets = Table(
     Column("practitioner", JSONB, nullable=False),
     Column("facility", JSONB),
     Column("requester", JSONB),
-    # Search keys (dashboards): lower-cased "first last" for prefix search, and the MBI's blind index.
-    Column("beneficiary_name", String(420), nullable=False),
+    # Search keys (dashboards): keyed blind indexes of the names' words and prefixes, and of the MBI.
+    Column("name_index", ARRAY(BigInteger), nullable=False),
     Column("mbi_index", String(64), nullable=False),
     Column("practitioner_npi", String(20), nullable=False),
     Column("state", String(20), nullable=False),
@@ -77,8 +77,8 @@ packets = Table(
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("due_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
-    Column("determination", JSONB),
-    Column("dismissal", JSONB),
+    Column("determination", EncryptedJSON),  # reasons and rationale are free text: encrypted
+    Column("dismissal", EncryptedJSON),  # the dismissing person's note: encrypted
     Column("utn", String(14)),
     Column("closure_reason", String(20)),
     Column("letters", JSONB, nullable=False, server_default="[]"),
@@ -90,7 +90,7 @@ packets = Table(
     Index("packets_received", "received_at", "id"),
     Index("packets_mbi_index", "mbi_index"),
     Index("packets_utn", "utn"),
-    Index("packets_name", "beneficiary_name", postgresql_ops={"beneficiary_name": "text_pattern_ops"}),
+    Index("packets_name_index", "name_index", postgresql_using="gin"),
     Index("packets_partner_ref", "partner_client_id", "external_ref"),
 )
 
@@ -119,7 +119,7 @@ documents = Table(
     metadata,
     Column("id", UUID(as_uuid=True), primary_key=True),
     Column("packet_id", UUID(as_uuid=True), ForeignKey("packets.id", ondelete="CASCADE"), nullable=False, index=True),
-    Column("filename", String(200), nullable=False),
+    Column("filename", EncryptedText, nullable=False),  # file names carry patients' names: encrypted
     Column("content_type", String(60), nullable=False),
     Column("size", BigInteger, nullable=False),
     Column("sha256", String(64), nullable=False),
@@ -139,7 +139,7 @@ transitions = Table(
     Column("trigger", String(80), nullable=False),
     Column("actor_type", String(20), nullable=False),
     Column("actor_id", String(120), nullable=False),
-    Column("reason", Text),
+    Column("reason", EncryptedText),  # withdraw/dismiss/correction reasons, notes: free text, encrypted
     Column("message_id", UUID(as_uuid=True)),
     Column("version", Integer, nullable=False),
     Column("based_on_version", Integer),  # the packet version the trigger was produced from, when it says
@@ -156,7 +156,7 @@ corrections = Table(
     Column("field", String(80), nullable=False),
     Column("old_value", EncryptedJSON),  # corrected values are PHI too
     Column("new_value", EncryptedJSON),
-    Column("reason", Text, nullable=False),
+    Column("reason", EncryptedText, nullable=False),
     Column("actor_id", String(120), nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
 )
@@ -192,7 +192,7 @@ webhooks = Table(
     Column("client_id", String(64), ForeignKey("partner_clients.client_id"), nullable=False, index=True),
     Column("url", String(2000), nullable=False),
     Column("events", ARRAY(String(40)), nullable=False),
-    Column("secret", String(100), nullable=False),
+    Column("secret", EncryptedJSON, nullable=False),  # the signing secret, encrypted at rest
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("deleted_at", DateTime(timezone=True)),
     UniqueConstraint("client_id", "url", "deleted_at", name="webhooks_unique_url"),

@@ -77,7 +77,7 @@ class Wait:
 
 
 Decision = Move | Reject | Ignore | Wait
-Guard = Callable[[PacketView, Trigger], str | None]
+Guard = Callable[[PacketView, Trigger], str | Wait | None]  # a Wait: not yet, try again
 Effect = Callable[[PacketView, Trigger], dict[str, Any]]
 
 
@@ -142,6 +142,29 @@ def _reviewer_present(_: PacketView, t: Trigger) -> str | None:
     return None if getattr(t.message, "reviewer_id", "") else "reviewer required"
 
 
+def _lines_agree(d: m.DeterminationRecorded) -> str | None:
+    """T9/T11: each line's outcome agrees with the packet's outcome; every non-affirmed line has a reason."""
+    outcomes = {line.outcome for line in d.lines}
+    if outcomes - {Outcome.AFFIRMED, Outcome.NON_AFFIRMED}:
+        return "a service line is affirmed or non-affirmed, nothing else"
+    if d.outcome == Outcome.AFFIRMED and Outcome.NON_AFFIRMED in outcomes:
+        return "an affirmation cannot have a non-affirmed line"
+    if d.outcome == Outcome.NON_AFFIRMED:
+        if not d.lines:
+            return "a non-affirmation needs its service lines"
+        if Outcome.AFFIRMED in outcomes:
+            return "a non-affirmation cannot have an affirmed line (that is a partial affirmation)"
+    if d.outcome == Outcome.PARTIALLY_AFFIRMED:
+        if Outcome.NON_AFFIRMED not in outcomes:
+            return "a partial affirmation needs at least one non-affirmed line"
+        if Outcome.AFFIRMED not in outcomes:
+            return "a partial affirmation needs at least one affirmed line"
+    unmet = [line for line in d.lines if line.outcome == Outcome.NON_AFFIRMED]
+    if any(not [r for r in line.reasons if r.strip()] for line in unmet):
+        return "every non-affirmed line needs a specific reason per unmet criterion"
+    return None
+
+
 def _nurse_affirmation(_: PacketView, t: Trigger) -> str | None:
     d = t.message
     assert isinstance(d, m.DeterminationRecorded)
@@ -149,7 +172,7 @@ def _nurse_affirmation(_: PacketView, t: Trigger) -> str | None:
         return "a nurse may only affirm; any other outcome needs a medical director"
     if d.decided_by_role != "clinical_reviewer":
         return "decided_by_role must be clinical_reviewer"
-    return None
+    return _lines_agree(d)
 
 
 def _md_determination(_: PacketView, t: Trigger) -> str | None:
@@ -159,15 +182,7 @@ def _md_determination(_: PacketView, t: Trigger) -> str | None:
         return "decided_by_role must be medical_director"
     if d.outcome == Outcome.DISMISSED:
         return "clinical review does not dismiss"
-    if d.outcome in (Outcome.NON_AFFIRMED, Outcome.PARTIALLY_AFFIRMED):
-        unmet = [line for line in d.lines if line.outcome == Outcome.NON_AFFIRMED]
-        if not unmet and d.outcome == Outcome.PARTIALLY_AFFIRMED:
-            return "a partial affirmation needs at least one non-affirmed line"
-        if d.outcome == Outcome.NON_AFFIRMED and not d.lines:
-            return "a non-affirmation needs its service lines"
-        if any(not line.reasons for line in unmet):
-            return "every non-affirmed line needs a specific reason per unmet criterion"
-    return None
+    return _lines_agree(d)
 
 
 def _escalation_complete(_: PacketView, t: Trigger) -> str | None:
@@ -182,13 +197,29 @@ def _note_present(_: PacketView, t: Trigger) -> str | None:
     return None if r.note.strip() else "a note is required"
 
 
+def _utn_known(view: PacketView, _: Trigger) -> str | Wait | None:
+    """T13: a decision letter names the UTN, so it is known unless the packet was dismissed. A draft that
+    arrives before intake recorded the UTN is early (letters may hear it from clinical first), not illegal."""
+    if view.outcome == Outcome.DISMISSED or view.utn:
+        return None
+    return Wait("the UTN is not recorded yet; a letter for this determination needs it")
+
+
 def _approval(view: PacketView, t: Trigger) -> str | None:
+    """T14: a person whose role approves letters, or the auto-affirmation policy for an affirmation."""
     a = t.message
     assert isinstance(a, m.LetterApproved)
-    if not a.approved_by.strip():
+    approver = a.approved_by.strip()
+    if not approver:
         return "approver required"
-    if a.approved_by.startswith("policy:") and view.outcome != Outcome.AFFIRMED:
-        return "only affirmation letters may be approved by policy; this one needs a person"
+    if approver == roles.AUTO_AFFIRMATION_POLICY:
+        if view.outcome != Outcome.AFFIRMED:
+            return "only affirmation letters may be approved by policy; this one needs a person"
+        return None
+    if approver.startswith("policy:"):
+        return f"{approver} is not a policy that may approve letters"
+    if a.approver_role not in roles.LETTER_APPROVERS:
+        return f"approver_role must be one of {sorted(roles.LETTER_APPROVERS)}"
     return None
 
 
@@ -211,9 +242,17 @@ def _next_validation_run(view: PacketView, _: Trigger) -> dict[str, Any]:
     return {"validation_run": view.validation_run + 1}
 
 
-def _dismissed(t: Trigger, reasons: list[dict[str, Any]], note: str | None = None) -> dict[str, Any]:
+def _dismissed(
+    t: Trigger, reasons: list[dict[str, Any]], note: str | None = None, corrective_action: str = ""
+) -> dict[str, Any]:
+    """The texts the decision was made with are kept with it: a later reference change rewrites nothing."""
     main = reasons[0]
-    dismissal: dict[str, Any] = {"code": main["code"], "reason": main["reason"], "all": reasons}
+    dismissal: dict[str, Any] = {
+        "code": main["code"],
+        "reason": main["reason"],
+        "corrective_action": corrective_action,
+        "all": reasons,
+    }
     if note is not None:
         dismissal["note"] = note
     determination = {"outcome": Outcome.DISMISSED.value, "decided_by": t.actor.id, "decided_at": t.at.isoformat()}
@@ -221,12 +260,16 @@ def _dismissed(t: Trigger, reasons: list[dict[str, Any]], note: str | None = Non
 
 
 def _dismissed_by_validation(_: PacketView, t: Trigger) -> dict[str, Any]:
-    return _dismissed(t, [{"code": r.code, "reason": r.reason} for r in _validated(t).dismissal_reasons])
+    reasons = _validated(t).dismissal_reasons
+    return _dismissed(
+        t, [{"code": r.code, "reason": r.reason} for r in reasons], corrective_action=reasons[0].corrective_action
+    )
 
 
 def _dismissed_by_ops(_: PacketView, t: Trigger) -> dict[str, Any]:
     code, reason = t.data["code"], t.data.get("reason_text") or ""
-    return _dismissed(t, [{"code": code, "reason": reason}], note=t.data.get("note"))
+    action = t.data.get("corrective_action") or ""
+    return _dismissed(t, [{"code": code, "reason": reason}], note=t.data.get("note"), corrective_action=action)
 
 
 def _decided_by_a_clinician(_: PacketView, t: Trigger) -> dict[str, Any]:
@@ -330,7 +373,7 @@ RULES: tuple[Rule, ...] = (
         effects=_decided_by_a_clinician,
     ),
     Rule("T12", frozenset({S.MD_REVIEW}), S.CLINICAL_REVIEW, m.ReviewReturned.TYPE, guard=_note_present),
-    Rule("T13", frozenset({S.DETERMINED}), S.LETTER_REVIEW, m.LetterDrafted.TYPE),
+    Rule("T13", frozenset({S.DETERMINED}), S.LETTER_REVIEW, m.LetterDrafted.TYPE, guard=_utn_known),
     Rule("T14", frozenset({S.LETTER_REVIEW}), S.DELIVERING, m.LetterApproved.TYPE, guard=_approval),
     Rule("T15", frozenset({S.LETTER_REVIEW}), S.DETERMINED, m.LetterRejected.TYPE, guard=_rejection_reason),
     Rule("T16", frozenset({S.DELIVERING}), S.CLOSED, m.DeliveryCompleted.TYPE, effects=_DELIVERED),
@@ -341,6 +384,27 @@ RULES: tuple[Rule, ...] = (
 )
 
 TRIGGERS = frozenset(r.trigger for r in RULES)
+
+# Triggers whose reason is a person's free text (notes, rationales, withdrawal and correction reasons): kept
+# in history (encrypted at rest), never copied into the transition event, whose body holds ids and codes only.
+FREE_TEXT_REASONS = frozenset(
+    {
+        OPS_CORRECT,
+        OPS_DISMISS,
+        WITHDRAW,
+        m.WithdrawPacket.TYPE,
+        m.RevalidatePacket.TYPE,
+        m.ReviewReleased.TYPE,
+        m.ReviewEscalated.TYPE,
+        m.ReviewReturned.TYPE,
+        m.LetterRejected.TYPE,
+    }
+)
+
+
+def event_reason(kind: str, reason: str | None) -> str | None:
+    """The reason a transition event (triggered by `kind`) may carry: none when it is a person's free text."""
+    return None if kind in FREE_TEXT_REASONS else reason
 
 
 def legal_transitions() -> list[tuple[str, S, S]]:
@@ -392,6 +456,12 @@ def decide(view: PacketView, trigger: Trigger) -> Decision:
         return Reject("ROLE_FORBIDDEN", f"{rule.transition} needs one of {sorted(rule.roles)}")
     if rule.guard is not None:
         problem = rule.guard(view, trigger)
+        if isinstance(problem, Wait):
+            return (
+                problem
+                if trigger.message is not None
+                else Reject("GUARD_FAILED", f"{rule.transition}: {problem.reason}")
+            )
         if problem:
             return Reject("GUARD_FAILED", f"{rule.transition}: {problem}")
     if rule.determines and view.outcome is not None:

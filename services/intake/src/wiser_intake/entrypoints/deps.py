@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -10,12 +12,28 @@ from wiser_contracts import roles
 from wiser_servicekit.problems import Problem, problem_response, validation_errors
 
 from ..usecases.context import Intake
-from ..usecases.errors import Forbidden, Invalid, Malformed, NotAllowed, NotFound, Refused, Stale, TooMany
+from ..usecases.errors import (
+    Forbidden,
+    Invalid,
+    Malformed,
+    NotAllowed,
+    NotFound,
+    Refused,
+    Stale,
+    TooMany,
+    Unavailable,
+)
 
 STAFF = roles.PEOPLE
 READERS = roles.ALL
 CORRECTORS = roles.CORRECTORS
 DISMISSERS = roles.DISMISSERS
+
+
+def content_disposition(kind: str, filename: str) -> str:
+    """RFC 6266: an ASCII `filename` for old clients and the real name, any script, as `filename*` (RFC 5987)."""
+    fallback = "".join(c if 32 <= ord(c) < 127 and c not in '"\\%' else "_" for c in filename) or "document"
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def ctx_of(request: Request) -> Intake:
@@ -35,6 +53,7 @@ STATUS: dict[type[Refused], int] = {
     Forbidden: 403,
     Stale: 412,
     TooMany: 413,
+    Unavailable: 503,
 }
 
 
@@ -42,7 +61,8 @@ def as_problem(e: Refused) -> Problem:
     """A use case's refusal as the problem+json the API documents."""
     errors = validation_errors(e.model_errors) if e.model_errors is not None else e.errors
     status = next((code for kind, code in STATUS.items() if isinstance(e, kind)), 400)
-    return Problem(status, e.title, e.detail, code=e.code, errors=errors)
+    headers = {"Retry-After": "30"} if status == 503 else None
+    return Problem(status, e.title, e.detail, code=e.code, errors=errors, headers=headers)
 
 
 def install_refusals(app: FastAPI) -> None:

@@ -12,7 +12,7 @@ from wiser_servicekit.consumer import Defer
 
 from ..domain import state_machine as sm
 from ..usecases.context import Intake
-from ..usecases.transitions import Applied, Early, apply_bus_trigger, assign_utn, remember_letter
+from ..usecases.transitions import Applied, Early, apply_bus_trigger, assign_utn, change_in_place, remember_letter
 from .on_behalf import command_actor
 
 log = logging.getLogger("wiser.intake.messaging")
@@ -66,11 +66,13 @@ def _handler(ctx: Intake, inbox_key: str) -> Callable[[Any], Awaitable[None]]:
             log.warning("message without packet id ignored", extra={"message_id": str(message.message_id)})
             return
         if isinstance(message, m.UtnAssigned):
-            result = await assign_utn(ctx.sessions, inbox_key, message)
+            result = await assign_utn(ctx.uow, inbox_key, message)
+        elif isinstance(message, m.ReviewReassigned | m.ReviewReclassified):
+            result = await change_in_place(ctx.uow, inbox_key, message)  # no state change (STATE_MACHINE.md)
         else:
-            result = await apply_bus_trigger(ctx.sessions, inbox_key, message, trigger_for(message))
+            result = await apply_bus_trigger(ctx.uow, inbox_key, message, trigger_for(message))
             if isinstance(message, m.LetterDrafted) and isinstance(result, Applied):
-                await remember_letter(ctx.sessions, message)
+                await remember_letter(ctx.uow, message)
         if isinstance(result, Early):
             # Legal once the packet gets where it is heading (STATE_MACHINE.md, "Early is not illegal").
             raise Defer(result.reason)

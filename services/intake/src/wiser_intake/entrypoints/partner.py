@@ -16,18 +16,32 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.datastructures import UploadFile
 
 from wiser_contracts import messages as m
+from wiser_servicekit.clients import request_address
 from wiser_servicekit.identity import issue_service_token
 from wiser_servicekit.problems import Problem, validation_errors
 from wiser_servicekit.telemetry import tag_packet
 
-from ..adapters.partners import Partner, issue_token, token_subject, unauthorized
+from ..adapters.partners import Partner, issue_token, secret_matches, token_subject, unauthorized
 from ..domain.documents import ACCEPTED, CATEGORIES, MAX_DOCUMENT_BYTES, MAX_DOCUMENTS, safe_filename, sniff
 from ..domain.packet import PacketIn
+from ..domain.webhook_urls import WebhookUrlRefused
 from ..usecases import packets as uc
 from ..usecases import webhooks as webhook_uc
 from .deps import WithdrawIn, ctx_of
+from .schemas import (
+    DocumentOut,
+    PacketPage,
+    PacketView,
+    SubmitResult,
+    TokenOut,
+    WebhookCreated,
+    WebhookList,
+    WebhookOut,
+    problems,
+)
 
-WEBHOOK_EVENTS = ("packet.transitioned", "packet.determined", "letter.available")
+WEBHOOK_EVENTS = ("packet.transitioned", "packet.determined", "packet.reclassified", "letter.available")
+WEBHOOK_EVENT = Literal["packet.transitioned", "packet.determined", "packet.reclassified", "letter.available"]
 
 
 async def current_partner(request: Request) -> Partner:
@@ -85,10 +99,10 @@ async def _accept_upload(upload: UploadFile, category: str = "clinical") -> uc.I
             code="UNSUPPORTED_MEDIA_TYPE",
         )
     digest = hashlib.sha256(head)
-    spool = tempfile.SpooledTemporaryFile(max_size=8 * 2**20)
+    spool = tempfile.SpooledTemporaryFile(max_size=2**20)  # on disk past 1 MB: no whole document in memory
     spool.write(head)
     total = len(head)
-    while chunk := await upload.read(2**20):
+    while chunk := await upload.read(256 * 1024):
         total += len(chunk)
         if total > MAX_DOCUMENT_BYTES:
             raise Problem(
@@ -122,11 +136,11 @@ async def _accept_upload(upload: UploadFile, category: str = "clinical") -> uc.I
 def _parse_packet(raw: bytes | str) -> tuple[PacketIn, dict[str, Any]]:
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as e:
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:  # RecursionError: nested too deep
         raise Problem(
             422,
             "Invalid request",
-            "The packet is not valid JSON.",
+            "The packet is not valid JSON (or is nested too deep).",
             code="VALIDATION_FAILED",
             errors=[{"field": "", "code": "JSON_INVALID", "message": "not valid JSON"}],
         ) from e
@@ -155,21 +169,70 @@ def _parse_packet(raw: bytes | str) -> tuple[PacketIn, dict[str, Any]]:
 partner_router = APIRouter(tags=["partner"])
 
 
-@partner_router.post("/oauth/token", summary="OAuth2 client credentials")
+WHY = {
+    "address": "Too many attempts from this address",
+    "name": "Too many failed attempts for this client id",
+    "locked": "Too many failed attempts for this client id from this address",
+}
+
+
+def _too_many(wait: float, reason: str = "address") -> Problem:
+    return Problem(
+        429,
+        "Too many requests",
+        f"{WHY.get(reason, WHY['address'])}; see Retry-After.",
+        code="RATE_LIMITED",
+        headers={"Retry-After": str(max(1, int(wait + 0.999)))},
+    )
+
+
+@partner_router.post(
+    "/oauth/token",
+    summary="OAuth2 client credentials",
+    response_model=TokenOut,
+    responses=problems(400, 401, 413, 429),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["grant_type", "client_id", "client_secret"],
+                        "properties": {
+                            "grant_type": {"type": "string", "enum": ["client_credentials"]},
+                            "client_id": {"type": "string"},
+                            "client_secret": {"type": "string"},
+                        },
+                    }
+                }
+            },
+        }
+    },
+)
 async def oauth_token(request: Request) -> JSONResponse:
     ctx = ctx_of(request)
-    form = await request.form()
+    form = await request.form(max_files=0, max_fields=10, max_part_size=4096)
     if form.get("grant_type") != "client_credentials":
         raise Problem(
             400, "Unsupported grant type", "Use grant_type=client_credentials.", code="unsupported_grant_type"
         )
-    client_id, secret = str(form.get("client_id") or ""), str(form.get("client_secret") or "")
+    client_id, secret = str(form.get("client_id") or "")[:200], str(form.get("client_secret") or "")[:500]
     if not client_id or not secret:
         raise unauthorized("client_id and client_secret are required.")
+    # Throttled per address and per client id, a client id locked out from one address only; the same answers
+    # whether the client id exists or not (nothing below the guard tells them apart, timing included).
+    address = request_address(request, ctx.settings.trusted_proxies)
+    verdict = ctx.guard.check(address, client_id)
+    if not verdict.allowed:
+        raise _too_many(verdict.retry_after, verdict.reason)
     async with ctx.sessions() as session:
-        ok = await ctx.partners.check_secret(session, client_id, secret)
-    if not ok:
+        stored = await ctx.partners.secret_hash(session, client_id)
+    # scrypt costs ~50 ms of CPU: in a thread (a few at a time), with no pooled connection held.
+    if not await ctx.hashes.run(secret_matches, secret, stored):
+        ctx.guard.failed(address, client_id)
         raise unauthorized("Unknown client or wrong secret.")
+    ctx.guard.succeeded(address, client_id)
     token = issue_token(ctx.settings.partner_token_key, client_id, ctx.settings.partner_token_ttl)
     return JSONResponse(
         {"access_token": token, "token_type": "Bearer", "expires_in": ctx.settings.partner_token_ttl},
@@ -201,22 +264,16 @@ SUBMIT_BODY = {
 }
 
 
-class SubmitResult(BaseModel):
-    packet_id: str
-    tracking_number: str
-    state: str
-    review_type: str
-    received_at: str
-    due_at: str
-
-
 @partner_router.post(
     "/api/v1/packets",
     status_code=201,
     response_model=SubmitResult,
     openapi_extra=SUBMIT_BODY,
     summary="Submit a packet (JSON, or multipart with documents)",
-    responses={200: {"description": "Replay of an earlier request with the same Idempotency-Key"}},
+    responses={
+        200: {"model": SubmitResult, "description": "Replay of an earlier request with the same Idempotency-Key"},
+        **problems(401, 413, 415, 422, 429),
+    },
 )
 async def submit(
     request: Request,
@@ -271,7 +328,7 @@ async def submit(
         docs,
         idempotency_key=idempotency_key,
         req_hash=uc.request_hash(data, docs),
-        channel="api",
+        channel=ctx.settings.channel_of(partner.client_id),
     )
     tag_packet(summary["packet_id"])
     return JSONResponse(
@@ -279,13 +336,23 @@ async def submit(
     )
 
 
-@partner_router.get("/api/v1/packets/{packet_id}", summary="A packet's state, decision, letters and history")
+@partner_router.get(
+    "/api/v1/packets/{packet_id}",
+    summary="A packet's state, decision, letters and history",
+    response_model=PacketView,
+    responses=problems(401, 404, 413, 422, 429),
+)
 async def get_packet(request: Request, packet_id: uuid.UUID, partner: PartnerDep) -> dict[str, Any]:
     tag_packet(packet_id)
     return await uc.get_for_partner(ctx_of(request), partner.client_id, packet_id)
 
 
-@partner_router.get("/api/v1/packets", summary="The partner's packets, newest first")
+@partner_router.get(
+    "/api/v1/packets",
+    summary="The partner's packets, newest first",
+    response_model=PacketPage,
+    responses=problems(400, 401, 413, 422, 429),
+)
 async def list_packets(
     request: Request,
     partner: PartnerDep,
@@ -306,7 +373,12 @@ async def list_packets(
     )
 
 
-@partner_router.post("/api/v1/packets/{packet_id}/withdraw", summary="Withdraw before a determination")
+@partner_router.post(
+    "/api/v1/packets/{packet_id}/withdraw",
+    summary="Withdraw before a determination",
+    response_model=PacketView,
+    responses=problems(401, 404, 409, 413, 422, 429),
+)
 async def withdraw(request: Request, packet_id: uuid.UUID, body: WithdrawIn, partner: PartnerDep) -> dict[str, Any]:
     tag_packet(packet_id)
     ctx = ctx_of(request)
@@ -318,6 +390,8 @@ async def withdraw(request: Request, packet_id: uuid.UUID, body: WithdrawIn, par
     "/api/v1/packets/{packet_id}/documents",
     status_code=201,
     summary="Add a document",
+    response_model=DocumentOut,
+    responses=problems(401, 404, 409, 413, 415, 422, 429),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -363,7 +437,10 @@ async def add_document(request: Request, packet_id: uuid.UUID, partner: PartnerD
     "/api/v1/packets/{packet_id}/letters/{letter_id}",
     summary="A decision letter (PDF)",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}}},
+    responses={
+        200: {"content": {"application/pdf": {}}, "description": "The letter"},
+        **problems(401, 404, 413, 422, 429, 502, 503),
+    },
 )
 async def get_letter(request: Request, packet_id: uuid.UUID, letter_id: uuid.UUID, partner: PartnerDep) -> Response:
     ctx = ctx_of(request)
@@ -374,7 +451,11 @@ async def get_letter(request: Request, packet_id: uuid.UUID, letter_id: uuid.UUI
     token = issue_service_token(ctx.settings.signing_key(), ctx.settings.identity_issuer)
     try:
         async with httpx.AsyncClient(base_url=ctx.settings.letters_url, timeout=10) as client:
-            r = await client.get(f"/api/v1/letters/{letter_id}/pdf", headers={"Authorization": f"Bearer {token}"})
+            # Letters serves intake approved versions only, and audits the view for this partner client.
+            r = await client.get(
+                f"/api/v1/letters/{letter_id}/pdf",
+                headers={"Authorization": f"Bearer {token}", "X-Wiser-Partner": partner.client_id},
+            )
     except httpx.HTTPError as e:
         raise Problem(
             503, "Letters unavailable", "Try again shortly.", code="UPSTREAM_UNAVAILABLE", headers={"Retry-After": "30"}
@@ -390,33 +471,52 @@ async def get_letter(request: Request, packet_id: uuid.UUID, letter_id: uuid.UUI
 
 class WebhookIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    url: str = Field(min_length=8, max_length=2000, pattern=r"^https?://[^\s]+$")
-    events: list[Literal["packet.transitioned", "packet.determined", "letter.available"]] = Field(min_length=1)
+    url: str = Field(min_length=8, max_length=2000, pattern=r"^https?://[^\s\x00-\x1f\x7f]+$")
+    events: list[Literal[WEBHOOK_EVENT]] = Field(min_length=1, max_length=len(WEBHOOK_EVENTS))
 
 
 def _not_found() -> Problem:
     return Problem(404, "Not found", "No such webhook.", code="WEBHOOK_NOT_FOUND")
 
 
-@partner_router.post("/api/v1/webhooks", status_code=201, summary="Register a webhook")
+@partner_router.post(
+    "/api/v1/webhooks",
+    status_code=201,
+    summary="Register a webhook",
+    response_model=WebhookCreated,
+    responses=problems(401, 409, 413, 422, 429),
+)
 async def register_webhook(request: Request, body: WebhookIn, partner: PartnerDep) -> dict[str, Any]:
     try:
         return await webhook_uc.register(ctx_of(request), partner.client_id, body.url, list(body.events))
-    except webhook_uc.InsecureWebhookUrl as e:
+    except WebhookUrlRefused as e:
         raise Problem(
             422,
-            "Webhook URL must use https",
+            "Webhook URL not allowed",
+            f"The webhook URL is refused: {e.message}.",
             code="VALIDATION_FAILED",
-            errors=[{"field": "url", "code": "HTTPS_REQUIRED", "message": "use https"}],
+            errors=[{"field": "url", "code": e.code, "message": e.message}],
         ) from e
+    except webhook_uc.WebhookExists as e:
+        raise Problem(409, "Webhook exists", "A webhook with this URL is registered.", code="WEBHOOK_EXISTS") from e
 
 
-@partner_router.get("/api/v1/webhooks", summary="The partner's webhooks")
+@partner_router.get(
+    "/api/v1/webhooks",
+    summary="The partner's webhooks",
+    response_model=WebhookList,
+    responses=problems(401, 413, 429),
+)
 async def list_webhooks(request: Request, partner: PartnerDep) -> dict[str, Any]:
     return await webhook_uc.listing(ctx_of(request), partner.client_id)
 
 
-@partner_router.get("/api/v1/webhooks/{webhook_id}", summary="One webhook")
+@partner_router.get(
+    "/api/v1/webhooks/{webhook_id}",
+    summary="One webhook",
+    response_model=WebhookOut,
+    responses=problems(401, 404, 413, 422, 429),
+)
 async def get_webhook(request: Request, webhook_id: uuid.UUID, partner: PartnerDep) -> dict[str, Any]:
     try:
         return await webhook_uc.one(ctx_of(request), partner.client_id, webhook_id)
@@ -424,7 +524,13 @@ async def get_webhook(request: Request, webhook_id: uuid.UUID, partner: PartnerD
         raise _not_found() from e
 
 
-@partner_router.delete("/api/v1/webhooks/{webhook_id}", status_code=204, summary="Remove a webhook")
+@partner_router.delete(
+    "/api/v1/webhooks/{webhook_id}",
+    status_code=204,
+    summary="Remove a webhook",
+    response_class=Response,
+    responses=problems(401, 404, 413, 422, 429),
+)
 async def delete_webhook(request: Request, webhook_id: uuid.UUID, partner: PartnerDep) -> Response:
     try:
         await webhook_uc.remove(ctx_of(request), partner.client_id, webhook_id)

@@ -13,12 +13,14 @@ from typing import IO, Any
 from wiser_contracts import messages as m
 from wiser_servicekit.identity import Identity
 
+from ..domain import state_machine as sm
 from . import errors
 from .transitions import NotFound, Rejected, Result
 
 log = logging.getLogger("wiser.intake.packets")
 
 SYSTEM = m.Actor(type=m.ActorType.SYSTEM, id="intake")
+OPEN_STATES = tuple(s.value for s in sm.BEFORE_DETERMINATION)
 
 
 @dataclass
@@ -51,6 +53,18 @@ def request_hash(packet_json: dict[str, Any], docs: list[IncomingDocument]) -> s
 
 def _iso(d: datetime | None) -> str | None:
     return d.isoformat().replace("+00:00", "Z") if d else None
+
+
+def summary_of(row: Any) -> dict[str, Any]:
+    """What submitting answers: the packet's ids, state and clock."""
+    return {
+        "packet_id": str(row.id),
+        "tracking_number": row.tracking_number,
+        "state": row.state,
+        "review_type": row.review_type,
+        "received_at": _iso(row.received_at),
+        "due_at": _iso(row.due_at),
+    }
 
 
 def not_found() -> errors.NotFound:

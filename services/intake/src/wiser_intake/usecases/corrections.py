@@ -4,33 +4,20 @@ from __future__ import annotations
 
 import copy
 import uuid
-from datetime import date
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from wiser_contracts import messages as m
 from wiser_servicekit.identity import Identity
-from wiser_servicekit.outbox import add_to_outbox
 
-from .. import reference
-from ..adapters.tables import (
-    corrections,
-    diagnoses,
-    outbox,
-    packets,
-    service_lines,
-)
 from ..domain import state_machine as sm
 from ..domain.packet import CORRECTABLE, PacketIn, get_path, set_path
-from .common import _actor, _raise_for, now
+from .common import _actor, _raise_for
 from .context import Intake
 from .errors import Invalid
-from .queries import packet_detail
-from .submit import _packet_columns, _write_lines
-from .transitions import Result, apply_in_session
+from .ports import UnitOfWork
+from .transitions import Result, apply_and_commit
 
 
 def _current_doc(row: Any, lines: list[Any], dx: list[str]) -> dict[str, Any]:
@@ -62,7 +49,7 @@ def _current_doc(row: Any, lines: list[Any], dx: list[str]) -> dict[str, Any]:
 
 async def correct_packet(
     ctx: Intake, identity: Identity, packet_id: uuid.UUID, if_match: int, changes: list[dict[str, Any]]
-) -> dict[str, Any]:
+) -> Result:
     """T5: apply ops' field corrections (each with a reason), record old/new values, validate again."""
     for c in changes:
         if c.get("field") not in CORRECTABLE:
@@ -78,7 +65,7 @@ async def correct_packet(
                     }
                 ],
             )
-    at = now()
+    at = ctx.clock()
     trigger = sm.Trigger(
         sm.OPS_CORRECT,
         _actor(identity),
@@ -87,26 +74,10 @@ async def correct_packet(
         reason="; ".join(f"{c['field']}: {c.get('reason', '')}" for c in changes)[:1000],
     )
 
-    async def apply_corrections(session: AsyncSession, row: Any, move: sm.Move) -> None:
-        lines = list(
-            (
-                await session.execute(
-                    select(service_lines)
-                    .where(service_lines.c.packet_id == packet_id)
-                    .order_by(service_lines.c.line_no)
-                )
-            ).all()
-        )
-        dx = list(
-            (
-                await session.execute(
-                    select(diagnoses.c.code).where(diagnoses.c.packet_id == packet_id).order_by(diagnoses.c.position)
-                )
-            )
-            .scalars()
-            .all()
-        )
-        doc = _current_doc(row, lines, dx)
+    async def apply_corrections(uow: UnitOfWork, row: Any, move: sm.Move) -> None:
+        lines = await uow.packets.lines(packet_id)
+        dx = await uow.packets.diagnoses(packet_id)
+        doc = _current_doc(row, list(lines), dx)
         olds = []
         for c in changes:
             olds.append(copy.deepcopy(get_path(doc, c["field"])))
@@ -120,14 +91,8 @@ async def correct_packet(
                 title="Invalid correction",
                 model_errors=list(e.errors()),
             ) from e
-        columns = _packet_columns(fixed)
-        columns.pop("external_ref")
-        columns.pop("submission_type")
-        columns.pop("review_type")
-        await session.execute(update(packets).where(packets.c.id == packet_id).values(**columns))
-        await _write_lines(session, packet_id, fixed)
-        await session.execute(
-            corrections.insert(),
+        await uow.packets.rewrite(packet_id, fixed)
+        await uow.history.add_corrections(
             [
                 {
                     "packet_id": packet_id,
@@ -140,11 +105,9 @@ async def correct_packet(
                     "at": at,
                 }
                 for c, old in zip(changes, olds, strict=True)
-            ],
+            ]
         )
-        await add_to_outbox(
-            session,
-            outbox,
+        await uow.emit(
             m.PacketCorrected(
                 packet_id=packet_id,
                 producer="intake",
@@ -153,33 +116,34 @@ async def correct_packet(
             ),
         )
 
-    async with ctx.sessions() as session, session.begin():
-        result = await apply_in_session(
-            session, packet_id, trigger, before_move=apply_corrections, expected_version=if_match
-        )
+    result = await apply_and_commit(
+        ctx.uow, packet_id, trigger, before_move=apply_corrections, expected_version=if_match
+    )
     _raise_for(result)
-    return await packet_detail(ctx, packet_id)
+    return result
 
 
-async def dismiss_packet(ctx: Intake, identity: Identity, packet_id: uuid.UUID, code: str, note: str) -> dict[str, Any]:
-    """T6: ops dismisses a packet in manual review with a reason code from the reference list."""
-    reasons = reference.dismissal_reasons(date.today())
+async def dismiss_packet(ctx: Intake, identity: Identity, packet_id: uuid.UUID, code: str, note: str) -> Result:
+    """T6: ops dismisses a packet in manual review with a reason code from the reference list in force
+    (validation's); the packet keeps the code and the texts it was dismissed with."""
+    reasons = await ctx.reference.in_force()
+    chosen = reasons.get(code)
     trigger = sm.Trigger(
         sm.OPS_DISMISS,
         _actor(identity),
-        now(),
+        ctx.clock(),
         data={
             "code": code,
             "note": note,
             "allowed_codes": tuple(reasons),
-            "reason_text": reasons.get(code, {}).get("reason", ""),
+            "reason_text": chosen.reason if chosen else "",
+            "corrective_action": chosen.corrective_action if chosen else "",
         },
         reason=f"{code}: {note}"[:1000],
     )
-    async with ctx.sessions() as session, session.begin():
-        result = await apply_in_session(session, packet_id, trigger)
+    result = await apply_and_commit(ctx.uow, packet_id, trigger)
     _raise_for(result)
-    return await packet_detail(ctx, packet_id)
+    return result
 
 
 async def withdraw_packet(
@@ -191,8 +155,7 @@ async def withdraw_packet(
     else:
         assert identity is not None
         actor = _actor(identity)
-    trigger = sm.Trigger(sm.WITHDRAW, actor, now(), data={}, reason=reason[:1000] or "withdrawn")
-    async with ctx.sessions() as session, session.begin():
-        result = await apply_in_session(session, packet_id, trigger, owner=partner)
+    trigger = sm.Trigger(sm.WITHDRAW, actor, ctx.clock(), data={}, reason=reason[:1000] or "withdrawn")
+    result = await apply_and_commit(ctx.uow, packet_id, trigger, owner=partner)
     _raise_for(result)
     return result

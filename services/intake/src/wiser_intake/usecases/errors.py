@@ -63,3 +63,9 @@ class TooMany(Refused):
 
 def packet_not_found() -> NotFound:
     return NotFound("PACKET_NOT_FOUND", "No such packet.")
+
+
+class Unavailable(Refused):
+    """A peer the use case needs (e.g. validation's reference data) cannot be reached: try again shortly."""
+
+    title = "Service unavailable"

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from .common import SYSTEM, IncomingDocument, not_found, now, request_hash
+from .common import OPEN_STATES, SYSTEM, IncomingDocument, not_found, now, request_hash
 from .corrections import correct_packet, dismiss_packet, withdraw_packet
+from .cursor import SORTS
 from .housekeeping import housekeeping
+from .partner_views import get_for_partner, list_for_partner, partner_view
 from .queries import (
     COUNTS_TTL,
-    OPEN_STATES,
-    SORTS,
     document_for,
-    get_for_partner,
-    list_for_partner,
     ops_row,
     packet_detail,
     packet_facts,
-    packet_summary,
-    partner_view,
     search_packets,
     state_counts,
 )
@@ -40,7 +36,6 @@ __all__ = [
     "ops_row",
     "packet_detail",
     "packet_facts",
-    "packet_summary",
     "partner_view",
     "request_hash",
     "search_packets",

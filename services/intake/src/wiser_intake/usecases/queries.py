@@ -1,20 +1,20 @@
-"""Reading packets: the partner's view and list (cursor pages), the ops search, counts, detail and facts."""
+"""Reading packets (the read side: views straight from intake's tables): the ops search, counts, detail and
+facts. The partner's view and list are `partner_views.py`'s, paging is `cursor.py`'s."""
 
 from __future__ import annotations
 
-import base64
-import json
 import uuid
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, literal, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wiser_contracts import messages as m
-from wiser_servicekit.crypto import cipher
 
+from ..adapters.search_keys import matches_term
 from ..adapters.tables import (
     corrections,
     diagnoses,
@@ -24,24 +24,10 @@ from ..adapters.tables import (
     transitions,
 )
 from ..domain import clock
-from ..domain import state_machine as sm
-from .common import _iso, log, not_found, now
+from .common import OPEN_STATES, _iso, log, not_found, now
 from .context import Intake
-from .errors import Invalid, Malformed, NotFound
-
-
-async def packet_summary(ctx: Intake, packet_id: uuid.UUID) -> dict[str, Any]:
-    async with ctx.sessions() as session:
-        row = (await session.execute(select(packets).where(packets.c.id == packet_id))).first()
-    assert row is not None
-    return {
-        "packet_id": str(row.id),
-        "tracking_number": row.tracking_number,
-        "state": row.state,
-        "review_type": row.review_type,
-        "received_at": _iso(row.received_at),
-        "due_at": _iso(row.due_at),
-    }
+from .cursor import SORTS, page
+from .errors import Invalid, NotFound
 
 
 def _determination(row: Any) -> dict[str, Any] | None:
@@ -74,123 +60,7 @@ async def _history(session: AsyncSession, packet_id: uuid.UUID) -> list[Any]:
     )
 
 
-def partner_view(row: Any, history: list[Any]) -> dict[str, Any]:
-    dismissal = None
-    if row.dismissal:
-        dismissal = {
-            "code": row.dismissal["code"],
-            "reason": row.dismissal.get("reason", ""),
-            "all": row.dismissal.get("all", []),
-        }
-    return {
-        "packet_id": str(row.id),
-        "tracking_number": row.tracking_number,
-        "external_ref": row.external_ref,
-        "state": row.state,
-        "review_type": row.review_type,
-        "received_at": _iso(row.received_at),
-        "due_at": _iso(row.due_at),
-        "updated_at": _iso(row.updated_at),
-        "closure_reason": row.closure_reason,
-        "determination": _determination(row),
-        "dismissal": dismissal,
-        "letters": [
-            {
-                "letter_id": lt["letter_id"],
-                "kind": lt["kind"],
-                "url": f"/api/v1/packets/{row.id}/letters/{lt['letter_id']}",
-            }
-            for lt in (row.letters or [])
-        ],
-        "history": [{"from": h.from_state, "to": h.to_state, "at": _iso(h.at)} for h in history],
-    }
-
-
-async def get_for_partner(ctx: Intake, client_id: str, packet_id: uuid.UUID) -> dict[str, Any]:
-    async with ctx.sessions() as session:
-        row = (
-            await session.execute(
-                select(packets).where(packets.c.id == packet_id, packets.c.partner_client_id == client_id)
-            )
-        ).first()
-        if row is None:
-            raise not_found()
-        return partner_view(row, await _history(session, packet_id))
-
-
-def _encode_cursor(values: list[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> list[Any]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        values = json.loads(base64.urlsafe_b64decode(padded))
-        assert isinstance(values, list) and len(values) == 2
-        return values
-    except Exception as e:
-        raise Malformed("BAD_CURSOR", "The cursor is not one this API issued.", title="Bad cursor") from e
-
-
-SORTS = {
-    "-received_at": (packets.c.received_at, True),
-    "received_at": (packets.c.received_at, False),
-    "due_at": (packets.c.due_at, False),
-    "-due_at": (packets.c.due_at, True),
-    "-updated_at": (packets.c.updated_at, True),
-}
-
-
-async def _page(
-    session: AsyncSession, where: list[Any], sort: str, cursor: str | None, limit: int
-) -> tuple[list[Any], str | None]:
-    column, desc = SORTS[sort]
-    query = select(packets).where(*where)
-    if cursor:
-        value, last_id = _decode_cursor(cursor)
-        at = datetime.fromisoformat(value)
-        pid = uuid.UUID(last_id)
-        if desc:
-            query = query.where(or_(column < at, and_(column == at, packets.c.id < pid)))
-        else:
-            query = query.where(or_(column > at, and_(column == at, packets.c.id > pid)))
-    order = (column.desc(), packets.c.id.desc()) if desc else (column.asc(), packets.c.id.asc())
-    rows = list((await session.execute(query.order_by(*order).limit(limit + 1))).all())
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = _encode_cursor([getattr(last, column.key).isoformat(), str(last.id)])
-    return rows, next_cursor
-
-
-async def list_for_partner(
-    ctx: Intake,
-    client_id: str,
-    *,
-    external_ref: str | None,
-    state: str | None,
-    updated_since: datetime | None,
-    cursor: str | None,
-    limit: int,
-) -> dict[str, Any]:
-    where: list[Any] = [packets.c.partner_client_id == client_id]
-    if external_ref:
-        where.append(packets.c.external_ref == external_ref)
-    if state:
-        where.append(packets.c.state == state)
-    if updated_since:
-        where.append(packets.c.updated_at >= updated_since)
-    async with ctx.sessions() as session:
-        rows, next_cursor = await _page(session, where, "-received_at", cursor, limit)
-        items = [partner_view(r, await _history(session, r.id)) for r in rows]
-    return {"items": items, "next_cursor": next_cursor}
-
-
 # ------------------------------------------------------------------------------------- ops reads
-
-
-OPEN_STATES = tuple(s.value for s in sm.BEFORE_DETERMINATION)
 
 
 def ops_row(row: Any, at_risk_window: timedelta) -> dict[str, Any]:
@@ -248,20 +118,11 @@ async def search_packets(
         risky = and_(packets.c.state.in_(OPEN_STATES), packets.c.due_at <= now() + window)
         where.append(risky if at_risk else ~risky)
     if q and q.strip():
-        term = q.strip()
-        where.append(
-            or_(
-                packets.c.beneficiary_name.like(term.lower().replace("%", r"\%").replace("_", r"\_") + "%"),
-                packets.c.beneficiary_name.like("% " + term.lower().replace("%", r"\%").replace("_", r"\_") + "%"),
-                packets.c.mbi_index == cipher().blind_index(term),
-                packets.c.tracking_number == term.upper(),
-                packets.c.utn == term.upper(),
-            )
-        )
+        where.append(or_(*matches_term(q.strip())))  # names and MBIs through their blind indexes only
     if sort not in SORTS:
         raise Invalid("BAD_SORT", f"sort must be one of {sorted(SORTS)}", title="Invalid sort")
     async with ctx.sessions() as session:
-        rows, next_cursor = await _page(session, where, sort, cursor, limit)
+        rows, next_cursor = await page(session, where, sort, cursor, limit)
     return {"items": [ops_row(r, window) for r in rows], "next_cursor": next_cursor}
 
 
@@ -288,6 +149,8 @@ def _detail_core(row: Any, lines: Any, dx: list[str], window: timedelta) -> dict
     return {
         **ops_row(row, window),
         "external_ref": row.external_ref,
+        "partner_client_id": row.partner_client_id,
+        "letters": list(row.letters or []),
         "submission_type": row.submission_type,
         "previous_utn": row.previous_utn,
         "expedited_reason": row.expedited_reason,
@@ -343,7 +206,48 @@ async def packet_facts(ctx: Intake, packet_id: uuid.UUID) -> dict[str, Any]:
         if row is None:
             raise not_found()
         lines = (await session.execute(_lines_query(packet_id))).all()
-    return {**_detail_core(row, lines, row.diagnosis_codes or [], window), "document_count": row.document_count}
+        earlier = await _earlier_open_requests(session, row)
+    return {
+        **_detail_core(row, lines, row.diagnosis_codes or [], window),
+        "document_count": row.document_count,
+        "earlier_open_requests": earlier,
+    }
+
+
+async def _earlier_open_requests(session: AsyncSession, row: Any) -> list[dict[str, Any]]:
+    """Packets with no determination yet, from the same practitioner for the same beneficiary (MBI), that intake
+    received before this one (received_at, then tracking number): validation's duplicate check judges in
+    intake's receipt order whatever order it validates in (DOMAIN.md)."""
+    found = (
+        await session.execute(
+            select(
+                packets.c.id,
+                packets.c.tracking_number,
+                packets.c.received_at,
+                func.array_agg(service_lines.c.code).label("codes"),
+            )
+            .join(service_lines, service_lines.c.packet_id == packets.c.id)
+            .where(
+                packets.c.mbi_index == row.mbi_index,
+                packets.c.practitioner_npi == row.practitioner_npi,
+                packets.c.state.in_(OPEN_STATES),
+                packets.c.id != row.id,
+                tuple_(packets.c.received_at, packets.c.tracking_number)
+                < tuple_(literal(row.received_at), literal(row.tracking_number)),
+            )
+            .group_by(packets.c.id)
+            .order_by(packets.c.received_at, packets.c.tracking_number)
+        )
+    ).all()
+    return [
+        {
+            "packet_id": str(r.id),
+            "tracking_number": r.tracking_number,
+            "received_at": _iso(r.received_at),
+            "codes": sorted(set(r.codes)),
+        }
+        for r in found
+    ]
 
 
 async def packet_detail(ctx: Intake, packet_id: uuid.UUID) -> dict[str, Any]:
@@ -420,7 +324,9 @@ async def packet_detail(ctx: Intake, packet_id: uuid.UUID) -> dict[str, Any]:
 
 async def document_for(
     ctx: Intake, packet_id: uuid.UUID, document_id: uuid.UUID, owner: str | None = None
-) -> tuple[Any, bytes]:
+) -> tuple[Any, AsyncIterator[bytes]]:
+    """The document's row and its bytes as they stream from S3 (the row's connection is back in the pool
+    before the transfer starts)."""
     async with ctx.sessions() as session:
         query = select(documents).where(documents.c.id == document_id, documents.c.packet_id == packet_id)
         if owner is not None:
@@ -431,7 +337,8 @@ async def document_for(
     if doc is None:
         raise NotFound("DOCUMENT_NOT_FOUND", "No such document.")
     try:
-        return doc, await ctx.store.get(doc.s3_key)
+        stream, _ = await ctx.store.open(doc.s3_key)
+        return doc, stream
     except LookupError as e:
         log.error("document bytes missing from storage", extra={"packet_id": str(packet_id)})
         raise NotFound(

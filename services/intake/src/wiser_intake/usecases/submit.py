@@ -3,85 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, delete, func, literal, literal_column, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from wiser_contracts import messages as m
-from wiser_servicekit.crypto import cipher
-from wiser_servicekit.outbox import add_to_outbox
 
-from ..adapters.tables import (
-    diagnoses,
-    documents,
-    idempotency_keys,
-    outbox,
-    packets,
-    service_lines,
-)
 from ..domain import clock
 from ..domain import state_machine as sm
+from ..domain.documents import MAX_DOCUMENTS
 from ..domain.packet import PacketIn
-from .common import SYSTEM, IncomingDocument, _iso, log, not_found, now, request_hash
+from .common import OPEN_STATES, SYSTEM, IncomingDocument, _iso, log, not_found, request_hash, summary_of
 from .context import Intake
 from .errors import Invalid, NotAllowed, TooMany
-from .queries import OPEN_STATES, packet_summary
-from .transitions import Result, apply_in_session, move_values, record_move
-
-
-def _search_keys(p: PacketIn) -> dict[str, Any]:
-    return {
-        "beneficiary_name": f"{p.beneficiary.first_name} {p.beneficiary.last_name}".lower(),
-        "mbi_index": cipher().blind_index(p.beneficiary.mbi),
-        "practitioner_npi": p.practitioner.npi,
-    }
-
-
-def _packet_columns(p: PacketIn) -> dict[str, Any]:
-    data = p.model_dump(mode="json")
-    return {
-        "external_ref": p.external_ref,
-        "submission_type": p.submission_type,
-        "previous_utn": p.previous_utn,
-        "review_type": p.review_type,
-        "expedited_reason": p.expedited_reason,
-        "state_of_service": p.state,
-        "place_of_service": p.place_of_service,
-        "type_of_bill": p.type_of_bill,
-        "beneficiary": data["beneficiary"],
-        "practitioner": data["practitioner"],
-        "facility": data["facility"],
-        "requester": data["requester"],
-        **_search_keys(p),
-    }
-
-
-async def _write_lines(session: AsyncSession, packet_id: uuid.UUID, p: PacketIn, *, replace: bool = True) -> None:
-    if replace:  # a correction rewrites the lines; a new packet has none yet
-        await session.execute(delete(service_lines).where(service_lines.c.packet_id == packet_id))
-        await session.execute(delete(diagnoses).where(diagnoses.c.packet_id == packet_id))
-    await session.execute(
-        service_lines.insert(),
-        [
-            {
-                "packet_id": packet_id,
-                "line_no": i + 1,
-                "code": s.code,
-                "units": s.units,
-                "modifiers": s.modifiers,
-                "date_of_service": s.date_of_service,
-            }
-            for i, s in enumerate(p.services)
-        ],
-    )
-    if p.diagnosis_codes:
-        await session.execute(
-            diagnoses.insert(),
-            [{"packet_id": packet_id, "position": i + 1, "code": c} for i, c in enumerate(p.diagnosis_codes)],
-        )
+from .ports import UnitOfWork
+from .transitions import Result, apply_and_commit, move_values, record_move
 
 
 async def _store_documents(ctx: Intake, packet_id: uuid.UUID, docs: list[IncomingDocument]) -> list[str]:
@@ -98,23 +32,28 @@ async def _store_documents(ctx: Intake, packet_id: uuid.UUID, docs: list[Incomin
     return keys
 
 
-async def _idempotent_replay(session: AsyncSession, client_id: str, key: str, req_hash: str) -> uuid.UUID | None:
-    row = (
-        await session.execute(
-            select(idempotency_keys.c.request_hash, idempotency_keys.c.packet_id).where(
-                idempotency_keys.c.client_id == client_id, idempotency_keys.c.key == key
-            )
-        )
-    ).first()
-    if row is None:
+class _KeyTaken(Exception):
+    """A concurrent request with the same Idempotency-Key committed first."""
+
+
+async def _idempotent_replay(uow: UnitOfWork, client_id: str, key: str, req_hash: str) -> uuid.UUID | None:
+    found = await uow.idempotency.find(client_id, key)
+    if found is None:
         return None
-    if row.request_hash != req_hash:
+    if found[0] != req_hash:
         raise Invalid(
             "IDEMPOTENCY_KEY_REUSED",
             "This Idempotency-Key was used with a different request body.",
             title="Idempotency key reused",
         )
-    return row.packet_id  # type: ignore[no-any-return]
+    return found[1]
+
+
+async def _replay(ctx: Intake, client_id: str, key: str, req_hash: str) -> dict[str, Any] | None:
+    async with ctx.uow() as uow:
+        existing = await _idempotent_replay(uow, client_id, key, req_hash)
+        row = await uow.packets.get(existing) if existing else None
+    return summary_of(row) if row is not None else None
 
 
 async def submit_packet(
@@ -129,18 +68,17 @@ async def submit_packet(
 ) -> tuple[bool, dict[str, Any]]:
     """Store a packet and its documents, then move it to validating (T1). Returns (created, summary)."""
     if idempotency_key and client_id:
-        async with ctx.sessions() as session:
-            existing = await _idempotent_replay(session, client_id, idempotency_key, req_hash)
-        if existing:
-            return False, await packet_summary(ctx, existing)
+        replayed = await _replay(ctx, client_id, idempotency_key, req_hash)
+        if replayed:
+            return False, replayed
     packet_id = uuid.uuid4()
-    received_at = now()
+    received_at = ctx.clock()
     keys = await _store_documents(ctx, packet_id, docs)
     # T1 is decided here and written in the same transaction as the packet: one transaction, no
     # re-read of the row just inserted. A packet is new, so it is `received` at version 1 with no run;
     # the state machine still decides (should it ever refuse T1, the packet stays `received` and
     # housekeeping tries T1 again, as it does for packets committed before this was one transaction).
-    t1 = sm.Trigger(sm.RECEIVED, SYSTEM, now())
+    t1 = sm.Trigger(sm.RECEIVED, SYSTEM, ctx.clock())
     t1_decision = sm.decide(sm.PacketView(state=m.PacketState.RECEIVED, validation_run=0), t1)
     moved = t1_decision if isinstance(t1_decision, sm.Move) else None
     state_values: dict[str, Any] = {
@@ -151,53 +89,41 @@ async def submit_packet(
     }
     if moved is not None:
         state_values = move_values(moved, t1, 2)
+    due = clock.due_at(received_at, packet.review_type)
     try:
-        async with ctx.sessions() as session, session.begin():
-            due = clock.due_at(received_at, packet.review_type)
-            tracking = await session.scalar(
-                packets.insert()
-                .values(
-                    id=packet_id,
-                    tracking_number=_next_tracking_number(received_at),
-                    partner_client_id=client_id,
-                    channel=channel,
-                    received_at=received_at,
-                    due_at=due,
-                    payload_hash=req_hash or request_hash(packet.model_dump(mode="json"), docs),
-                    **_packet_columns(packet),
+        async with ctx.uow() as uow:
+            tracking = await uow.packets.add(
+                packet_id,
+                packet,
+                {
+                    "partner_client_id": client_id,
+                    "channel": channel,
+                    "received_at": received_at,
+                    "due_at": due,
+                    "payload_hash": req_hash or request_hash(packet.model_dump(mode="json"), docs),
                     **state_values,
-                )
-                .returning(packets.c.tracking_number)
+                },
             )
-            assert tracking is not None
-            await _write_lines(session, packet_id, packet, replace=False)
-            if docs:
-                await session.execute(
-                    documents.insert(),
-                    [
-                        {
-                            "id": d.document_id,
-                            "packet_id": packet_id,
-                            "filename": d.filename,
-                            "content_type": d.content_type,
-                            "size": d.size,
-                            "sha256": d.sha256,
-                            "category": d.category,
-                            "s3_key": k,
-                            "uploaded_at": received_at,
-                        }
-                        for d, k in zip(docs, keys, strict=True)
-                    ],
-                )
+            await uow.documents.add(
+                [
+                    {
+                        "id": d.document_id,
+                        "packet_id": packet_id,
+                        "filename": d.filename,
+                        "content_type": d.content_type,
+                        "size": d.size,
+                        "sha256": d.sha256,
+                        "category": d.category,
+                        "s3_key": k,
+                        "uploaded_at": received_at,
+                    }
+                    for d, k in zip(docs, keys, strict=True)
+                ]
+            )
             if idempotency_key and client_id:
-                await session.execute(
-                    idempotency_keys.insert().values(
-                        client_id=client_id, key=idempotency_key, request_hash=req_hash, packet_id=packet_id
-                    )
-                )
-            await add_to_outbox(
-                session,
-                outbox,
+                if not await uow.idempotency.add(client_id, idempotency_key, req_hash, packet_id):
+                    raise _KeyTaken()
+            await uow.emit(
                 m.PacketReceived(
                     packet_id=packet_id,
                     producer="intake",
@@ -208,19 +134,25 @@ async def submit_packet(
                     service_codes=tuple(s.code for s in packet.services),
                     received_at=received_at,
                     due_at=due,
+                    submission_type=packet.submission_type,
+                    practitioner_npi=packet.practitioner.npi,
                 ),
             )
             if moved is not None:  # after PacketReceived, as when T1 was its own transaction
-                await record_move(session, packet_id, t1, moved, state_values, determination=None, utn=None)
-    except IntegrityError:
+                await record_move(uow, packet_id, t1, moved, state_values, determination=None, utn=None)
+            await uow.commit()
+    except _KeyTaken:
         await ctx.store.delete(keys)
-        if idempotency_key and client_id:
-            # A concurrent request with the same key won the race: answer as it did.
-            async with ctx.sessions() as session:
-                existing = await _idempotent_replay(session, client_id, idempotency_key, req_hash)
-            if existing:
-                return False, await packet_summary(ctx, existing)
-        raise
+        # A concurrent request with the same key won the race: answer as it did.
+        assert idempotency_key and client_id
+        replayed = await _replay(ctx, client_id, idempotency_key, req_hash)
+        if replayed is None:
+            raise Invalid(
+                "IDEMPOTENCY_KEY_REUSED",
+                "This Idempotency-Key was used with a different request body.",
+                title="Idempotency key reused",
+            ) from None
+        return False, replayed
     except BaseException:
         await ctx.store.delete(keys)
         raise
@@ -235,66 +167,62 @@ async def submit_packet(
     }
 
 
-_TRACKING_SEQ = literal_column(
-    "(SELECT lpad(s::text, greatest(8, length(s::text)), '0') FROM nextval('tracking_number_seq') AS s)", String
-)
-
-
-def _next_tracking_number(received_at: datetime) -> Any:
-    """`WSR-<year>-<sequence, at least 8 digits>`, drawn from the sequence inside the INSERT itself."""
-    return literal(f"WSR-{received_at:%Y}-", String) + _TRACKING_SEQ
-
-
 async def start_validation(ctx: Intake, packet_id: uuid.UUID) -> Result:
     """T1 for a packet left in `received` (housekeeping); a new packet gets T1 in its submit transaction."""
-    async with ctx.sessions() as session, session.begin():
-        return await apply_in_session(session, packet_id, sm.Trigger(sm.RECEIVED, SYSTEM, now()))
+    return await apply_and_commit(ctx.uow, packet_id, sm.Trigger(sm.RECEIVED, SYSTEM, ctx.clock()))
 
 
 async def add_document(ctx: Intake, client_id: str, packet_id: uuid.UUID, doc: IncomingDocument) -> dict[str, Any]:
-    """Attach one more document to a partner's packet that is not yet determined."""
-    from ..domain.documents import MAX_DOCUMENTS
+    """Attach one more document to a partner's packet that is not yet determined.
 
+    The bytes go to S3 with no unit of work open (no row lock, no pooled connection held through the transfer);
+    then a short one locks the packet, checks again and records the row. Should that refuse (or the process die
+    first), the object is deleted here, or swept later (`housekeeping.sweep_orphans`)."""
     key = f"packets/{packet_id}/{doc.document_id}"
-    async with ctx.sessions() as session, session.begin():
-        row = (
-            await session.execute(
-                select(packets.c.state)
-                .where(packets.c.id == packet_id, packets.c.partner_client_id == client_id)
-                .with_for_update()
-            )
-        ).first()
+
+    async def admissible(uow: Any, lock: bool) -> None:
+        if lock:
+            row = await uow.packets.lock(packet_id, owner=client_id)
+        else:
+            row = await uow.packets.get(packet_id)
+            row = row if row is not None and row.partner_client_id == client_id else None
         if row is None:
             raise not_found()
         if row.state not in OPEN_STATES:
             raise NotAllowed(
                 "ILLEGAL_TRANSITION", "Documents can be added only before a determination.", title="Packet is decided"
             )
-        count = await session.scalar(select(func.count()).where(documents.c.packet_id == packet_id))
-        if (count or 0) >= MAX_DOCUMENTS:
+        if await uow.documents.count(packet_id) >= MAX_DOCUMENTS:
             raise TooMany(
                 "TOO_MANY_DOCUMENTS", f"A packet holds at most {MAX_DOCUMENTS} documents.", title="Too many documents"
             )
-        doc.fileobj.seek(0)
-        await ctx.store.put(key, doc.fileobj, doc.content_type, doc.sha256)
-        try:
-            await session.execute(
-                documents.insert().values(
-                    id=doc.document_id,
-                    packet_id=packet_id,
-                    filename=doc.filename,
-                    content_type=doc.content_type,
-                    size=doc.size,
-                    sha256=doc.sha256,
-                    category=doc.category,
-                    s3_key=key,
-                    uploaded_at=now(),
-                )
+
+    async with ctx.uow() as uow:
+        await admissible(uow, lock=False)  # refuse early, before any bytes move
+    doc.fileobj.seek(0)
+    await ctx.store.put(key, doc.fileobj, doc.content_type, doc.sha256)
+    try:
+        async with ctx.uow() as uow:
+            await admissible(uow, lock=True)
+            await uow.documents.add(
+                [
+                    {
+                        "id": doc.document_id,
+                        "packet_id": packet_id,
+                        "filename": doc.filename,
+                        "content_type": doc.content_type,
+                        "size": doc.size,
+                        "sha256": doc.sha256,
+                        "category": doc.category,
+                        "s3_key": key,
+                        "uploaded_at": ctx.clock(),
+                    }
+                ]
             )
-            await session.flush()
-        except BaseException:
-            await ctx.store.delete([key])
-            raise
+            await uow.commit()
+    except BaseException:
+        await ctx.store.delete([key])
+        raise
     return {
         "document_id": str(doc.document_id),
         "filename": doc.filename,

@@ -18,18 +18,17 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 import httpx
+from prometheus_client import Counter
 
-from wiser_x12 import EligibilityInquiry, Envelope, X12Error, build_270, parse_271
+from wiser_x12 import EligibilityInquiry, EligibilityResponse, Envelope, X12Error, build_270, parse_271
 from wiser_x12 import eligibility as x12_eligibility
 
+from ..domain.hets import AaaMeaning, aaa_meanings
 from ..domain.model import Eligibility, Enrollment, NpiRecord, PacketFacts
+from ..usecases.ports import PeerUnavailable
 
 log = logging.getLogger("wiser.validation.peers")
 T = TypeVar("T")
-
-
-class PeerUnavailable(Exception):
-    """The peer did not answer usefully within its retry budget (or its breaker is open)."""
 
 
 class PeerBusy(Exception):
@@ -93,56 +92,111 @@ def _raise_for_server_error(r: httpx.Response) -> None:
         raise httpx.HTTPStatusError(f"{r.status_code}", request=r.request, response=r)
 
 
+HETS_SUBMITTER_REJECTIONS = Counter(
+    "wiser_hets_submitter_rejections_total",
+    "HETS answers blaming our own submitter set-up (AAA in 2000A/2100A/2100B, or unknown): an ops alert",
+    ["loop", "code"],
+)
+
+
+def _meanings(response: EligibilityResponse) -> list[AaaMeaning]:
+    return aaa_meanings((rej.loop, rej.reason_code) for rej in response.rejections)
+
+
 class HetsClient:
-    """Real-time eligibility: builds a 005010X279A1 270, parses the 271."""
+    """Real-time eligibility: builds a 005010X279A1 270 for every date of service (their span), parses the 271.
+
+    The information receiver (2100B) is this organisation (`receiver_name`, `receiver_npi` from settings), not
+    the requesting practitioner. AAA answers are read per DOMAIN.md's table (`domain.hets`): 42/80 are retried;
+    a date HETS will not answer for is asked again for today (in the state of service).
+    """
 
     _control = itertools.count(int(time.time()) % 100_000_000)
 
-    def __init__(self, url: str, sender_id: str, receiver_id: str, http: httpx.AsyncClient, resilience: Resilience):
+    def __init__(
+        self,
+        url: str,
+        sender_id: str,
+        receiver_id: str,
+        http: httpx.AsyncClient,
+        resilience: Resilience,
+        *,
+        receiver_name: str = "WISER REVIEW ORGANISATION",
+        receiver_npi: str = "1234567893",
+    ):
         self.url, self.sender_id, self.receiver_id = url, sender_id, receiver_id
         self.http, self.resilience = http, resilience
+        self.receiver_name, self.receiver_npi = receiver_name, receiver_npi
 
-    async def eligibility(self, facts: PacketFacts, dos: date) -> Eligibility:
-        control = next(self._control) % 1_000_000_000
-        inquiry = EligibilityInquiry(
+    async def eligibility(self, facts: PacketFacts, today: date) -> Eligibility:
+        """HETS's answer over every date of service of the packet; `today` is asked about instead when HETS
+        will not answer for those dates."""
+        dates = sorted({line.date_of_service for line in facts.services})
+        response = await self.resilience.call("hets", lambda: self._ask(facts, dates[0], dates[-1]))
+        asked_for = None
+        if (meanings := _meanings(response)) and meanings[0] is AaaMeaning.DATE_OUTSIDE:
+            asked_for = today
+            response = await self.resilience.call("hets", lambda: self._ask(facts, today, today))
+        return to_eligibility(response, dates, asked_for)
+
+    def inquiry(self, facts: PacketFacts, first: date, last: date) -> EligibilityInquiry:
+        """The 270's content: this organisation asks about the packet's beneficiary over [first, last]."""
+        return EligibilityInquiry(
             trace_number=uuid.uuid4().hex[:15].upper(),
             payer_id="CMS",
-            provider_npi=facts.practitioner.npi,
-            provider_name=f"{facts.practitioner.last_name} {facts.practitioner.first_name}".upper()[:60],
+            provider_npi=self.receiver_npi,
+            provider_name=self.receiver_name,
             mbi=facts.beneficiary.mbi,
             first_name=facts.beneficiary.first_name.upper(),
             last_name=facts.beneficiary.last_name.upper(),
             date_of_birth=facts.beneficiary.date_of_birth,
             gender=None,
-            date_of_service=dos,
+            date_of_service=first,
+            date_of_service_end=last if last != first else None,
         )
+
+    async def _ask(self, facts: PacketFacts, first: date, last: date) -> EligibilityResponse:
+        control = next(self._control) % 1_000_000_000
         envelope = Envelope(
             sender_id=self.sender_id,
             receiver_id=self.receiver_id,
-            interchange_control=control,
-            group_control=control,
+            interchange_control=control or 1,
+            group_control=control or 1,
             transaction_control=f"{control % 10000:04d}",
             created=datetime.now(UTC),
         )
-        body = build_270(inquiry, envelope)
-
-        async def ask() -> Any:
-            r = await self.http.post(self.url, content=body, headers={"Content-Type": "application/EDI-X12"})
-            _raise_for_server_error(r)
-            response = parse_271(r.text)
-            if any(rej.reason_code == "42" for rej in response.rejections):
-                raise PeerBusy("HETS: unable to respond at the current time")
-            return response
-
-        return to_eligibility(await self.resilience.call("hets", ask), dos)
+        body = build_270(self.inquiry(facts, first, last), envelope)
+        r = await self.http.post(self.url, content=body, headers={"Content-Type": "application/EDI-X12"})
+        _raise_for_server_error(r)
+        response = parse_271(r.text)
+        if AaaMeaning.BUSY in _meanings(response):
+            raise PeerBusy("HETS: unable to respond at the current time")
+        return response
 
 
-def to_eligibility(response: Any, dos: date) -> Eligibility:
-    """What a 271 says about Original Medicare on the date of service."""
-    if any(rej.reason_code in ("72", "75", "67", "58") for rej in response.rejections) or not response.benefits:
+def to_eligibility(response: EligibilityResponse, dates: list[date], asked_for: date | None = None) -> Eligibility:
+    """What a 271 says about the beneficiary and Original Medicare on every date of service."""
+    meanings = _meanings(response)
+    first = meanings[0] if meanings else None
+    if first in (AaaMeaning.SUBMITTER, AaaMeaning.BUSY, AaaMeaning.DATE_OUTSIDE):
+        # Never the beneficiary's fault: a person looks at the packet, ops look at our set-up.
+        for rej in response.rejections:
+            HETS_SUBMITTER_REJECTIONS.labels(rej.loop, rej.reason_code).inc()
+        log.error(
+            "HETS refused the inquiry for a reason that is not the beneficiary's",
+            extra={"alert": True, "aaa": ",".join(f"{r.loop}:{r.reason_code}" for r in response.rejections)},
+        )
+        return Eligibility(status="unavailable", submitter_problem=first is AaaMeaning.SUBMITTER)
+    if first is AaaMeaning.NOT_FOUND or (first is None and not response.benefits):
         return Eligibility(status="not_found")
-    part_a = x12_eligibility.part_in_effect(response, "MA", dos)
-    part_b = x12_eligibility.part_in_effect(response, "MB", dos)
+    if first in (AaaMeaning.NAME_MISMATCH, AaaMeaning.DOB_MISMATCH):
+        return Eligibility(
+            status="mismatch",
+            name_mismatch=AaaMeaning.NAME_MISMATCH in meanings,
+            dob_mismatch=AaaMeaning.DOB_MISMATCH in meanings,
+        )
+    part_a = all(x12_eligibility.part_in_effect(response, "MA", d) for d in dates)
+    part_b = all(x12_eligibility.part_in_effect(response, "MB", d) for d in dates)
     return Eligibility(
         status="found",
         first_name=response.first_name,
@@ -151,9 +205,10 @@ def to_eligibility(response: Any, dos: date) -> Eligibility:
         date_of_death=response.date_of_death,
         part_a_active_on_dos=part_a,
         part_b_active_on_dos=part_b,
-        medicare_advantage_on_dos=x12_eligibility.medicare_advantage(response, dos) is not None,
+        medicare_advantage_on_dos=any(x12_eligibility.medicare_advantage(response, d) is not None for d in dates),
         railroad=bool(x12_eligibility.railroad(response)),
         medicaid_only=not part_a and not part_b and x12_eligibility.medicaid(response),
+        asked_for=asked_for,
     )
 
 

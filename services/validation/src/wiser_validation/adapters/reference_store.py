@@ -80,3 +80,20 @@ class ReferenceStore:
     def invalidate(self) -> None:
         self._docs = None
         self._sets = {}
+
+
+class FileReferences:
+    """The packaged reference files (and a deployment's folder) read directly, for `serve-reference`:
+    the same documents the table is loaded from, without a database."""
+
+    def __init__(self, extra_dir: Path | None = None) -> None:
+        docs: dict[str, dict[str, Any]] = {}
+        for found in file_documents(extra_dir):
+            for name, doc in found.items():
+                merged = docs.setdefault(name, {"source": doc.get("source", ""), "versions": []})
+                known = {v["effective"] for v in merged["versions"]}
+                merged["versions"].extend(v for v in doc["versions"] if v["effective"] not in known)
+        self._docs = docs
+
+    async def documents(self) -> dict[str, dict[str, Any]]:
+        return self._docs

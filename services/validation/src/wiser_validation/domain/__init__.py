@@ -2,6 +2,7 @@
 
 from .checks import CHECK_CODES, DISMISSAL_ORDER
 from .decision import HETS, NPPES, PECOS, decide, needed_peers, npis_to_look_up, run_checks
+from .hets import AaaMeaning, aaa_meaning, aaa_meanings
 from .identifiers import mbi_is_well_formed, npi_check_digit, npi_is_well_formed
 from .model import (
     Beneficiary,
@@ -25,6 +26,7 @@ __all__ = [
     "HETS",
     "NPPES",
     "PECOS",
+    "AaaMeaning",
     "Beneficiary",
     "Eligibility",
     "Enrollment",
@@ -38,6 +40,8 @@ __all__ = [
     "Practitioner",
     "Requester",
     "ServiceLine",
+    "aaa_meaning",
+    "aaa_meanings",
     "appendix_a_service",
     "decide",
     "line_scope",

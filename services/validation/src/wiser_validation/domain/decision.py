@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
+from datetime import datetime
 
 from wiser_contracts import messages as m
 from wiser_validation.reference import ReferenceSet
@@ -23,10 +24,17 @@ def run_checks(
     enrollment: Enrollment | None,
     history: History,
     ref: ReferenceSet,
+    *,
+    now: datetime,
+    served: Collection[str] | None = None,
 ) -> list[m.Finding]:
-    """Run every check that can run, in the table's order, and return all their findings."""
+    """Run every check that can run, in the table's order, and return all their findings.
+
+    `now` is this run's moment (dates of service are judged against today in the state's time zone);
+    `served` the states this deployment serves (default: every WISeR state of the reference data).
+    """
     return [
-        *c.check_jurisdiction(facts, ref),
+        *c.check_jurisdiction(facts, ref, served),
         *c.check_service_scope(facts, ref),
         *c.check_mbi_format(facts),
         *c.check_beneficiary(facts, eligibility),
@@ -38,7 +46,7 @@ def run_checks(
         *c.check_duplicate(facts, history, ref),
         *c.check_required_elements(facts, ref),
         *c.check_documentation(facts),
-        *c.check_date_of_service(facts, ref),
+        *c.check_date_of_service(facts, ref, now),
         *c.check_resubmission(facts, history),
     ]
 
@@ -52,8 +60,13 @@ def decide(
     if dismissals:
         ordered = [code for code in c.DISMISSAL_ORDER if code in dismissals]
         ordered += sorted(dismissals - set(c.DISMISSAL_ORDER))
+        texts = ref.dismissal_reasons
         reasons = tuple(
-            m.DismissalReason(code=code, reason=text.reason if (text := ref.dismissal_reasons.get(code)) else "")
+            m.DismissalReason(
+                code=code,
+                reason=texts[code].reason if code in texts else "",
+                corrective_action=texts[code].action if code in texts else "",
+            )
             for code in ordered
         )
         return m.ValidationOutcome.DISMISS, reasons

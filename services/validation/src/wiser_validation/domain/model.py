@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 
@@ -22,6 +22,17 @@ def _day(value: Any) -> date:
         return value
     text = str(value)
     return datetime.fromisoformat(text.replace("Z", "+00:00")).date() if "T" in text else date.fromisoformat(text)
+
+
+def _moment(value: Any) -> datetime | None:
+    """A timezone-aware receipt time, when the value is one (a bare date gives none)."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str) and "T" in value:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    else:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _units(value: Any) -> int | None:
@@ -90,6 +101,13 @@ class PacketFacts:
     diagnosis_codes: tuple[str, ...]
     document_count: int
     received_on: date
+    received_at: datetime | None = None  # intake's receipt time; with the tracking number, intake's receipt order
+    tracking_number: str = ""
+
+    @property
+    def receipt_order(self) -> tuple[datetime, str] | None:
+        """Where intake's receipt order puts this packet: received_at, then tracking number."""
+        return None if self.received_at is None else (self.received_at, self.tracking_number)
 
     @classmethod
     def from_packet_json(cls, d: Mapping[str, Any]) -> PacketFacts:
@@ -156,6 +174,8 @@ class PacketFacts:
             diagnosis_codes=tuple(str(x).strip().upper() for x in d.get("diagnosis_codes") or () if str(x).strip()),
             document_count=documents,
             received_on=_day(received),
+            received_at=_moment(received),
+            tracking_number=_text(d.get("tracking_number")) or "",
         )
 
 
@@ -164,9 +184,17 @@ class PacketFacts:
 
 @dataclass(frozen=True)
 class Eligibility:
-    """HETS 271 answer for the packet's MBI, evaluated on the date of service by the adapter."""
+    """HETS's answer for the packet's MBI over every date of service, as the adapter read it.
 
-    status: Literal["found", "not_found", "unavailable"]
+    `not_found`: HETS does not know the MBI (AAA 72, 75, 67); `mismatch`: it knows the MBI but the name
+    (AAA 73, 65) or the date of birth (AAA 71, 58, 60) does not match; `unavailable`: no usable answer
+    (busy after retries, or HETS refused our own submitter set-up, `submitter_problem`).
+    The coverage flags hold for the dates of service: Part A/B in effect on every one, Medicare Advantage
+    on any. `asked_for` is the day HETS was asked about instead of the dates of service, when it would
+    not answer for them (AAA 56, 57, 62, 63).
+    """
+
+    status: Literal["found", "not_found", "mismatch", "unavailable"]
     first_name: str | None = None
     last_name: str | None = None
     date_of_birth: date | None = None
@@ -176,6 +204,10 @@ class Eligibility:
     medicare_advantage_on_dos: bool = False
     railroad: bool = False
     medicaid_only: bool = False
+    name_mismatch: bool = False
+    dob_mismatch: bool = False
+    asked_for: date | None = None
+    submitter_problem: bool = False
 
 
 @dataclass(frozen=True)
@@ -202,12 +234,21 @@ class Enrollment:
 
 @dataclass(frozen=True)
 class OpenRequest:
-    """A packet with no determination yet."""
+    """A packet with no determination yet, where intake's receipt order puts it."""
 
     practitioner_npi: str
     mbi: str
     service_id: str
     packet_id: str
+    received_at: datetime | None = None
+    tracking_number: str = ""
+
+    def received_before(self, facts: PacketFacts) -> bool:
+        """Whether intake received this request before `facts`' packet (received_at, then tracking number);
+        without receipt times, it is taken as earlier."""
+        if self.received_at is None or facts.receipt_order is None:
+            return True
+        return (self.received_at, self.tracking_number) < facts.receipt_order
 
 
 @dataclass(frozen=True)

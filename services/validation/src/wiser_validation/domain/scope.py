@@ -42,6 +42,9 @@ def line_scope(index: int, line: ServiceLine, facts: PacketFacts, ref: Reference
     if service is None:
         return out(f"{code} is not on the WISeR service list (Appendix A)")
     sid = service.id
+    setting = rules.excluded_places_of_service.get(facts.place_of_service or "")
+    if setting is not None:
+        return out(f"{code} in {setting}: {rules.excluded_places_of_service_reason}", sid)
     if rules.excluded_modifiers & set(line.modifiers):
         return out(f"{code}: {rules.excluded_modifiers_reason}", sid)
     if facts.state in service.excluded_states:

@@ -1,4 +1,5 @@
-"""Validation's HTTP API: findings per packet, ops re-run, and the reference data in force."""
+"""Validation's HTTP API: findings per packet, ops re-run (`router`), and the reference data in force
+(`reference_router`, also served alone by `python -m wiser_validation serve-reference`)."""
 
 from __future__ import annotations
 
@@ -19,13 +20,12 @@ from wiser_servicekit.identity import (
     identity_dependency,
     require_roles,
 )
-from wiser_servicekit.outbox import add_to_outbox
 from wiser_servicekit.problems import Problem
 from wiser_servicekit.telemetry import tag_packet
 
-from ..adapters.tables import outbox
 from ..reference import FILES
-from ..usecases.validate import Validation, report
+from ..usecases.report import report
+from ..usecases.validate import Validation, request_rerun
 
 STAFF = roles.PEOPLE
 RERUNNERS = roles.CORRECTORS
@@ -69,7 +69,9 @@ router = APIRouter(prefix="/api/v1", tags=["validation"])
 async def findings(request: Request, packet_id: uuid.UUID, identity: IdentityDep) -> dict[str, Any]:
     require_roles(identity, STAFF)
     tag_packet(packet_id)
-    out = await report(validation_of(request).sessions, packet_id)
+    sessions = validation_of(request).sessions
+    assert sessions is not None
+    out = await report(sessions, packet_id)
     if not out["runs"]:
         raise Problem(404, "Not found", "This packet has not been validated.", code="NOT_VALIDATED")
     return out
@@ -96,23 +98,29 @@ async def rerun(
     require_roles(identity, RERUNNERS)
     tag_packet(packet_id)
     token = _on_behalf(request, identity, on_behalf_of, packet_id, m.RevalidatePacket.TYPE)
-    v = validation_of(request)
-    command = m.RevalidatePacket(
-        packet_id=packet_id,
-        producer="validation",
-        requested_by=identity.user_id,
-        on_behalf_of=token,
-        reason=body.reason,
-    )
-    async with v.sessions() as session, session.begin():
-        await add_to_outbox(session, outbox, command)
+    command = await request_rerun(validation_of(request), packet_id, identity.user_id, token, body.reason)
     return {"packet_id": str(packet_id), "command_id": str(command.message_id), "status": "requested"}
 
 
-@router.get("/reference", summary="The reference lists and their versions")
+reference_router = APIRouter(prefix="/api/v1", tags=["reference"])
+REFERENCE_READERS = (*roles.PEOPLE, roles.SERVICE)  # services read the shared lists too (intake, gateway, letters)
+
+
+async def _documents(request: Request) -> dict[str, Any]:
+    return await request.app.state.reference.documents()  # type: ignore[no-any-return]
+
+
+def _version_in_force(doc: dict[str, Any], name: str, day: date) -> dict[str, Any]:
+    in_force = [v for v in doc["versions"] if date.fromisoformat(v["effective"]) <= day]
+    if not in_force:
+        raise Problem(404, "Not in force", f"No version of {name!r} in force on {day}.", code="REFERENCE_NOT_IN_FORCE")
+    return max(in_force, key=lambda v: v["effective"])  # type: ignore[no-any-return]
+
+
+@reference_router.get("/reference", summary="The reference lists and their versions")
 async def reference_index(request: Request, identity: IdentityDep, on: date | None = None) -> dict[str, Any]:
-    require_roles(identity, STAFF)
-    docs = await validation_of(request).reference.documents()
+    require_roles(identity, REFERENCE_READERS)
+    docs = await _documents(request)
     day = on or date.today()
     lists = []
     for name in FILES:
@@ -129,15 +137,31 @@ async def reference_index(request: Request, identity: IdentityDep, on: date | No
     return {"on": day.isoformat(), "lists": lists}
 
 
-@router.get("/reference/{name}", summary="What a reference list says on a date")
+@reference_router.get(
+    "/reference/dismissal-reasons",
+    summary="The dismissal reasons in force: code, reason and corrective action (the one source of them)",
+)
+async def dismissal_reasons(request: Request, identity: IdentityDep, on: date | None = None) -> dict[str, Any]:
+    require_roles(identity, REFERENCE_READERS)
+    docs = await _documents(request)
+    day = on or date.today()
+    version = _version_in_force(docs["dismissal_reasons"], "dismissal_reasons", day)
+    return {
+        "on": day.isoformat(),
+        "effective": version["effective"],
+        "source": docs["dismissal_reasons"]["source"],
+        "reasons": [
+            {"code": r["code"], "reason": r["reason"], "corrective_action": r["action"]} for r in version["reasons"]
+        ],
+    }
+
+
+@reference_router.get("/reference/{name}", summary="What a reference list says on a date")
 async def reference_list(request: Request, name: str, identity: IdentityDep, on: date | None = None) -> dict[str, Any]:
-    require_roles(identity, STAFF)
-    docs = await validation_of(request).reference.documents()
+    require_roles(identity, REFERENCE_READERS)
+    docs = await _documents(request)
     if name not in docs:
         raise Problem(404, "Not found", f"No reference list {name!r}.", code="REFERENCE_NOT_FOUND")
     day = on or date.today()
-    in_force = [v for v in docs[name]["versions"] if date.fromisoformat(v["effective"]) <= day]
-    if not in_force:
-        raise Problem(404, "Not in force", f"No version of {name!r} in force on {day}.", code="REFERENCE_NOT_IN_FORCE")
-    version = max(in_force, key=lambda v: v["effective"])
+    version = _version_in_force(docs[name], name, day)
     return {"name": name, "on": day.isoformat(), "source": docs[name]["source"], **version}

@@ -25,10 +25,10 @@ def make_handlers(v: Validation) -> dict[str, Callable[[Any], Awaitable[None]]]:
             result = await validate_packet(v, message.packet_id, message.validation_run, message, transitions_key)
             log.info("validation run handled", extra={"run": message.validation_run, "result": result})
         elif message.to_state in CLOSED:
-            await close_seen(v.sessions, message.packet_id)
+            await close_seen(v.uow, message.packet_id)
 
     async def on_utn(message: m.UtnAssigned) -> None:
         assert message.packet_id is not None
-        await record_utn(v.sessions, message.packet_id, message.utn)
+        await record_utn(v.uow, message.packet_id, message.utn)
 
     return {m.PacketTransitioned.TYPE: on_transition, m.UtnAssigned.TYPE: on_utn}

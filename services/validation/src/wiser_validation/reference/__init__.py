@@ -30,9 +30,12 @@ FILES = (
 
 @dataclass(frozen=True)
 class ServedState:
+    """One of the six WISeR states (whether this deployment serves it is a setting, not reference data)."""
+
     state: str
     mac_jurisdiction: str
     mac: str
+    time_zone: str | None = None  # IANA zone in which "today" is judged for its dates of service
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,8 @@ class ScopeRules:
     excluded_with_diagnosis: tuple[DiagnosisExclusion, ...]
     excluded_modifiers: frozenset[str]
     excluded_modifiers_reason: str
+    excluded_places_of_service: Mapping[str, str] = field(default_factory=dict)  # POS -> what it is
+    excluded_places_of_service_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -113,7 +118,7 @@ class ReferenceSet:
     """Every reference list in force on one day."""
 
     on: date
-    states: Mapping[str, ServedState]
+    states: Mapping[str, ServedState]  # the six WISeR states ("practising in a WISeR state")
     services: tuple[Service, ...]
     diagnosis_lists: Mapping[str, DiagnosisList]
     scope: ScopeRules
@@ -206,6 +211,8 @@ def _scope(payload: dict[str, Any]) -> ScopeRules:
         ),
         excluded_modifiers=frozenset(payload.get("excluded_modifiers", {}).get("modifiers", ())),
         excluded_modifiers_reason=payload.get("excluded_modifiers", {}).get("reason", ""),
+        excluded_places_of_service=dict(payload.get("excluded_places_of_service", {}).get("places", {})),
+        excluded_places_of_service_reason=payload.get("excluded_places_of_service", {}).get("reason", ""),
     )
 
 
@@ -227,7 +234,9 @@ def build_reference(documents: Mapping[str, dict[str, Any]], on: date) -> Refere
     return ReferenceSet(
         on=on,
         states={
-            s["state"]: ServedState(state=s["state"], mac_jurisdiction=s["mac_jurisdiction"], mac=s["mac"])
+            s["state"]: ServedState(
+                state=s["state"], mac_jurisdiction=s["mac_jurisdiction"], mac=s["mac"], time_zone=s.get("time_zone")
+            )
             for s in chosen["states"]["states"]
         },
         services=_services(chosen["services"]),

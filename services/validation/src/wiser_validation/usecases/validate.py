@@ -5,22 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text, update
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from wiser_contracts import messages as m
-from wiser_servicekit.crypto import cipher
-from wiser_servicekit.outbox import add_to_outbox, record_in_inbox
 
-from ..adapters.intake import IntakeClient
-from ..adapters.peers import Peers, PeerUnavailable
-from ..adapters.reference_store import ReferenceStore
-from ..adapters.tables import findings, inbox, outbox, packets_seen, runs
 from ..domain import (
     Eligibility,
     Enrollment,
@@ -35,18 +26,24 @@ from ..domain import (
     npis_to_look_up,
     run_checks,
 )
-from ..domain.checks import CHECK_CODES
+from ..domain.checks import local_today
+from .ports import Intake, Peers, PeerUnavailable, Reference, UnitOfWork, UowFactory
 
 log = logging.getLogger("wiser.validation")
 
 
 @dataclass
 class Validation:
-    sessions: async_sessionmaker[AsyncSession]
-    intake: IntakeClient
+    """The use cases' ports (bootstrap.py builds them; tests/unit/fakes.py has in-memory ones)."""
+
+    uow: UowFactory
+    intake: Intake
     peers: Peers
-    reference: ReferenceStore
-    today: Any = field(default=lambda: datetime.now(UTC).date())
+    reference: Reference
+    sessions: Any = None  # the read side (usecases/report.py) reads validation's tables directly
+    # The states this deployment serves (None: every WISeR state); this run's clock.
+    served: frozenset[str] | None = None
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
 def facts_from_intake(detail: dict[str, Any]) -> PacketFacts:
@@ -62,10 +59,9 @@ def facts_from_intake(detail: dict[str, Any]) -> PacketFacts:
     )
 
 
-async def _eligibility(v: Validation, facts: PacketFacts) -> Eligibility:
-    dos = min(line.date_of_service for line in facts.services)
+async def _eligibility(v: Validation, facts: PacketFacts, today: date) -> Eligibility:
     try:
-        return await v.peers.hets.eligibility(facts, dos)
+        return await v.peers.hets.eligibility(facts, today)
     except PeerUnavailable:
         return Eligibility(status="unavailable")
 
@@ -84,9 +80,11 @@ async def _enrollment(v: Validation, npi: str) -> Enrollment:
         return Enrollment(npi=npi, status="unavailable")
 
 
-async def ask_peers(v: Validation, facts: PacketFacts, wanted: set[str]) -> tuple[Any, dict[str, NpiRecord], Any]:
-    """Ask the peers the checks need, side by side."""
-    eligibility_task = _eligibility(v, facts) if "hets" in wanted else None
+async def ask_peers(
+    v: Validation, facts: PacketFacts, wanted: set[str], today: date
+) -> tuple[Any, dict[str, NpiRecord], Any]:
+    """Ask the peers the checks need, side by side (`today`: in the state of service, for HETS's fallback)."""
+    eligibility_task = _eligibility(v, facts, today) if "hets" in wanted else None
     npis = list(npis_to_look_up(facts)) if "nppes" in wanted else []
     results = await asyncio.gather(
         eligibility_task if eligibility_task is not None else asyncio.sleep(0, None),
@@ -97,34 +95,50 @@ async def ask_peers(v: Validation, facts: PacketFacts, wanted: set[str]) -> tupl
     return eligibility, {r.npi: r for r in npi_records}, enrollment
 
 
-async def _history(session: AsyncSession, facts: PacketFacts, received_at: datetime) -> History:
-    """Open requests received before this one with the same practitioner and beneficiary; UTNs we issued."""
-    pid = uuid.UUID(str(facts.packet_id))
-    open_rows = (
-        await session.execute(
-            select(packets_seen).where(
-                packets_seen.c.practitioner_npi == facts.practitioner.npi,
-                packets_seen.c.mbi_index == cipher().blind_index(facts.beneficiary.mbi),
-                packets_seen.c.open.is_(True),
-                packets_seen.c.packet_id != pid,
-                or_(
-                    packets_seen.c.received_at < received_at,
-                    and_(packets_seen.c.received_at == received_at, packets_seen.c.packet_id < pid),
-                ),
-            )
-        )
-    ).all()
-    requests = tuple(
+async def _seen_before(uow: UnitOfWork, facts: PacketFacts, received_at: datetime) -> tuple[OpenRequest, ...]:
+    return tuple(
         # Matched by the MBI's blind index, so the MBI is the packet's own.
         OpenRequest(
             practitioner_npi=r.practitioner_npi, mbi=facts.beneficiary.mbi, service_id=s, packet_id=str(r.packet_id)
         )
-        for r in open_rows
+        for r in await uow.seen.open_before(facts, received_at)
         for s in r.service_ids
     )
+
+
+def earlier_from_intake(facts: PacketFacts, detail: dict[str, Any], ref: Any) -> tuple[OpenRequest, ...]:
+    """The open requests intake received before this packet from the same practitioner for the same MBI (intake
+    matched them), one per Appendix A service."""
+    found = []
+    for e in detail["earlier_open_requests"]:
+        services = {appendix_a_service(code, ref) for code in e.get("codes", ())} - {None}
+        found += [
+            OpenRequest(
+                practitioner_npi=facts.practitioner.npi,
+                mbi=facts.beneficiary.mbi,
+                service_id=str(sid),
+                packet_id=str(e["packet_id"]),
+                received_at=datetime.fromisoformat(e["received_at"].replace("Z", "+00:00")),
+                tracking_number=str(e.get("tracking_number") or ""),
+            )
+            for sid in sorted(str(x) for x in services)
+        ]
+    return tuple(found)
+
+
+async def _history(
+    uow: UnitOfWork, facts: PacketFacts, received_at: datetime, earlier: tuple[OpenRequest, ...] | None
+) -> History:
+    """Open requests received before this one with the same practitioner and beneficiary; UTNs we issued.
+
+    Intake's list (`earlier`) is the receipt order; without it (an older intake), the packets validation has seen.
+    """
+    if earlier is not None:
+        requests = earlier
+    else:
+        requests = await _seen_before(uow, facts, received_at)
     utns: tuple[IssuedUtn, ...] = ()
     if facts.previous_utn:
-        utn_rows = (await session.execute(select(packets_seen).where(packets_seen.c.utn == facts.previous_utn))).all()
         utns = tuple(
             IssuedUtn(
                 utn=r.utn,
@@ -133,98 +147,75 @@ async def _history(session: AsyncSession, facts: PacketFacts, received_at: datet
                 date_of_birth=date.fromisoformat(r.identity["date_of_birth"]),
                 packet_id=str(r.packet_id),
             )
-            for r in utn_rows
+            for r in await uow.seen.with_utn(facts.previous_utn)
         )
     return History(open_requests=requests, issued_utns=utns)
 
 
-async def remember(session: AsyncSession, facts: PacketFacts, received_at: datetime, ref: Any) -> None:
-    service_ids = sorted({sid for line in facts.services if (sid := appendix_a_service(line.code, ref))})
-    values = {
-        "practitioner_npi": facts.practitioner.npi,
-        "mbi_index": cipher().blind_index(facts.beneficiary.mbi),
-        "service_ids": service_ids,
-        "received_at": received_at,
-        "identity": {
-            "first_name": facts.beneficiary.first_name,
-            "last_name": facts.beneficiary.last_name,
-            "date_of_birth": facts.beneficiary.date_of_birth.isoformat(),
-        },
-    }
-    await session.execute(
-        insert(packets_seen)
-        .values(packet_id=uuid.UUID(str(facts.packet_id)), **values)
-        .on_conflict_do_update(index_elements=[packets_seen.c.packet_id], set_=values)
-    )
+def _service_ids(facts: PacketFacts, ref: Any) -> list[str]:
+    return sorted({sid for line in facts.services if (sid := appendix_a_service(line.code, ref))})
 
 
 async def validate_packet(v: Validation, packet_id: uuid.UUID, run: int, trigger: m.Message, handler: str) -> str:
     """One validation run; returns what happened (for logs and tests)."""
-    started = datetime.now(UTC)
+    started = v.now()
     detail = await v.intake.packet(packet_id)
     if detail["state"] != "validating" or detail["validation_run"] != run:
-        async with v.sessions() as session, session.begin():
-            await record_in_inbox(session, inbox, trigger.message_id, handler)
+        async with v.uow() as uow:
+            await uow.record_inbox(handler, trigger)
+            await uow.commit()
         return "stale"
     facts = facts_from_intake(detail)
     received_at = datetime.fromisoformat(detail["received_at"].replace("Z", "+00:00"))
-    on: date = v.today()
+    now = v.now()
+    on: date = now.astimezone(UTC).date()
     ref = await v.reference.in_force(on)
-    async with v.sessions() as session, session.begin():
-        await remember(session, facts, received_at, ref)
-    eligibility, npis, enrollment = await ask_peers(v, facts, needed_peers(facts, ref))
-    async with v.sessions() as session, session.begin():
-        if not await record_in_inbox(session, inbox, trigger.message_id, handler):
+    earlier = earlier_from_intake(facts, detail, ref) if "earlier_open_requests" in detail else None
+    async with v.uow() as uow:
+        await uow.seen.remember(facts, received_at, _service_ids(facts, ref))
+        await uow.commit()
+    today = local_today(facts.state, ref, now)
+    eligibility, npis, enrollment = await ask_peers(v, facts, needed_peers(facts, ref), today)
+    async with v.uow() as uow:
+        if not await uow.record_inbox(handler, trigger):
             return "duplicate"
         # Requests for the same practitioner and beneficiary are decided one at a time.
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
-            {"k": f"{facts.practitioner.npi}|{cipher().blind_index(facts.beneficiary.mbi)}"},
-        )
-        history = await _history(session, facts, received_at)
-        found = run_checks(facts, eligibility, npis, enrollment, history, ref)
+        await uow.seen.hold_pair(facts.practitioner.npi, facts.beneficiary.mbi)
+        history = await _history(uow, facts, received_at, earlier)
+        found = run_checks(facts, eligibility, npis, enrollment, history, ref, now=now, served=v.served)
         outcome, reasons = decide(found, ref)
-        exists = await session.scalar(select(func.count()).where(runs.c.packet_id == packet_id, runs.c.run == run))
-        if exists:
+        if await uow.runs.exists(packet_id, run):
+            await uow.commit()  # the inbox remembers this message: the run was recorded by another
             return "duplicate"
-        run_id = await session.scalar(
-            runs.insert()
-            .values(
-                packet_id=packet_id,
-                run=run,
-                outcome=outcome.value,
-                trigger_message_id=trigger.message_id,
-                reference_on=on,
-                started_at=started,
-                finished_at=datetime.now(UTC),
-                peers={
+        await uow.runs.add(
+            {
+                "packet_id": packet_id,
+                "run": run,
+                "outcome": outcome.value,
+                "trigger_message_id": trigger.message_id,
+                "reference_on": on,
+                "started_at": started,
+                "finished_at": v.now(),
+                "peers": {
                     "hets": getattr(eligibility, "status", "not_asked"),
                     "nppes": {k: r.status for k, r in npis.items()},
                     "pecos": getattr(enrollment, "status", "not_asked"),
                 },
-            )
-            .returning(runs.c.id)
+            },
+            [
+                {
+                    "position": i,
+                    "check": f.check,
+                    "code": f.code,
+                    "severity": f.severity,
+                    "field": f.field,
+                    "message": f.message,
+                    "suggestion": f.suggestion,
+                }
+                for i, f in enumerate(found)
+            ],
         )
-        if found:
-            await session.execute(
-                findings.insert(),
-                [
-                    {
-                        "run_id": run_id,
-                        "position": i,
-                        "check": f.check,
-                        "code": f.code,
-                        "severity": f.severity,
-                        "field": f.field,
-                        "message": f.message,
-                        "suggestion": f.suggestion,
-                    }
-                    for i, f in enumerate(found)
-                ],
-            )
-        await add_to_outbox(
-            session,
-            outbox,
+        await uow.emit(
             trigger.caused(
                 m.PacketValidated,
                 producer="validation",
@@ -235,6 +226,7 @@ async def validate_packet(v: Validation, packet_id: uuid.UUID, run: int, trigger
                 dismissal_reasons=reasons,
             ),
         )
+        await uow.commit()
     log.info(
         "packet validated",
         extra={
@@ -247,57 +239,31 @@ async def validate_packet(v: Validation, packet_id: uuid.UUID, run: int, trigger
     return outcome.value
 
 
-async def close_seen(sessions: async_sessionmaker[AsyncSession], packet_id: uuid.UUID) -> None:
+async def close_seen(uow_factory: UowFactory, packet_id: uuid.UUID) -> None:
     """A determined or closed packet is no longer an open request."""
-    async with sessions() as session, session.begin():
-        await session.execute(update(packets_seen).where(packets_seen.c.packet_id == packet_id).values(open=False))
+    async with uow_factory() as uow:
+        await uow.seen.close(packet_id)
+        await uow.commit()
 
 
-async def record_utn(sessions: async_sessionmaker[AsyncSession], packet_id: uuid.UUID, utn: str) -> None:
-    async with sessions() as session, session.begin():
-        await session.execute(update(packets_seen).where(packets_seen.c.packet_id == packet_id).values(utn=utn))
+async def record_utn(uow_factory: UowFactory, packet_id: uuid.UUID, utn: str) -> None:
+    async with uow_factory() as uow:
+        await uow.seen.set_utn(packet_id, utn)
+        await uow.commit()
 
 
-async def report(sessions: async_sessionmaker[AsyncSession], packet_id: uuid.UUID) -> dict[str, Any]:
-    """Every run of a packet with every check's result (passed ones too)."""
-    async with sessions() as session:
-        run_rows = (await session.execute(select(runs).where(runs.c.packet_id == packet_id).order_by(runs.c.run))).all()
-        finding_rows = (
-            await session.execute(
-                select(findings)
-                .where(findings.c.run_id.in_([r.id for r in run_rows] or [0]))
-                .order_by(findings.c.run_id, findings.c.position)
-            )
-        ).all()
-    out = []
-    for r in run_rows:
-        mine = [f for f in finding_rows if f.run_id == r.id]
-        checks = []
-        for check, code in CHECK_CODES.items():
-            own = [f for f in mine if f.check == check and f.severity != "info"]
-            result = "passed" if not own else ("skipped" if all(f.severity == "skipped" for f in own) else "failed")
-            found_codes = sorted({f.code for f in own})
-            checks.append({"check": check, "code": ", ".join(found_codes) if own else code, "result": result})
-        out.append(
-            {
-                "run": r.run,
-                "outcome": r.outcome,
-                "reference_on": r.reference_on.isoformat(),
-                "peers": r.peers,
-                "started_at": r.started_at.isoformat(),
-                "finished_at": r.finished_at.isoformat(),
-                "checks": checks,
-                "findings": [
-                    {
-                        "check": f.check,
-                        "code": f.code,
-                        "severity": f.severity,
-                        "field": f.field,
-                        "message": f.message,
-                        "suggestion": f.suggestion,
-                    }
-                    for f in mine
-                ],
-            }
-        )
-    return {"packet_id": str(packet_id), "runs": out}
+async def request_rerun(
+    v: Validation, packet_id: uuid.UUID, requested_by: str, on_behalf_of: str, reason: str
+) -> m.RevalidatePacket:
+    """Ask intake (a command, through the outbox) to validate a packet in manual review again."""
+    command = m.RevalidatePacket(
+        packet_id=packet_id,
+        producer="validation",
+        requested_by=requested_by,
+        on_behalf_of=on_behalf_of,
+        reason=reason,
+    )
+    async with v.uow() as uow:
+        await uow.emit(command)
+        await uow.commit()
+    return command
