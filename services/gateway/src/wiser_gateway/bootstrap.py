@@ -15,15 +15,27 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wiser_servicekit import messaging, metrics
+from wiser_servicekit.clients import HashPool
 from wiser_servicekit.db import make_engine, make_sessionmaker
+from wiser_servicekit.guard import CredentialGuard
 from wiser_servicekit.health import health_router, standard_checks
+from wiser_servicekit.limits import BodyLimits
 from wiser_servicekit.logs import setup_logging
 from wiser_servicekit.settings import DemoDataRefused, demo_data_allowed, refuse_demo_data
 from wiser_servicekit.telemetry import instrument_httpx, setup_telemetry
 
-from .adapters.services import IntakeClient, Services, ValidationClient
+from .adapters.services import (
+    AnalyticsClient,
+    ClinicalClient,
+    IntakeClient,
+    LettersClient,
+    OutboundClient,
+    ParkedClient,
+    Services,
+    ValidationClient,
+)
 from .config import Settings
-from .domain.auth import ROLES, Lockout, SessionPolicy
+from .domain.auth import ROLES, SessionPolicy
 from .entrypoints import web
 from .entrypoints.live import Hub, subscribe_live
 from .usecases import accounts
@@ -85,20 +97,35 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     st.sessions = sessions
     st.services = Services(
         http,
-        {"intake": settings.intake_url.rstrip("/"), "validation": settings.validation_url.rstrip("/")},
+        {
+            "intake": settings.intake_url.rstrip("/"),
+            "validation": settings.validation_url.rstrip("/"),
+            "outbound": settings.outbound_url.rstrip("/"),
+            "analytics": settings.analytics_url.rstrip("/"),
+            "clinical": settings.clinical_url.rstrip("/"),
+            "letters": settings.letters_url.rstrip("/"),
+        },
         settings.signing_key(),
         settings.identity_ttl,
     )
     st.intake = IntakeClient(st.services)
     st.validation = ValidationClient(st.services)
+    st.outbound = OutboundClient(st.services)
+    st.parked = ParkedClient(st.services)
+    st.analytics = AnalyticsClient(st.services)
+    st.clinical = ClinicalClient(st.services)
+    st.letters = LettersClient(st.services)
     st.hub = hub
-    st.lockout = Lockout(settings.lockout_attempts, settings.lockout_minutes)
+    st.signin_guard = CredentialGuard(
+        per_address_per_minute=settings.signin_per_minute,
+        lock_after=settings.lockout_attempts,
+        lock_minutes=settings.lockout_minutes,
+        name_failures_per_minute=settings.signin_failures_per_user_per_minute,
+    )
+    st.hashes = HashPool()
     st.session_policy = SessionPolicy(
         timedelta(minutes=settings.session_idle_minutes), timedelta(hours=settings.session_absolute_hours)
     )
-    from wiser_servicekit.ratelimit import RateLimiter
-
-    st.signin_limiter = RateLimiter(burst_seconds=60.0)
     web.install(app)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -106,5 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router(standard_checks(sessions, broker)))
     app.add_middleware(metrics.HttpMetricsMiddleware, service="gateway")
     app.add_middleware(web.security_headers(settings.force_https))
+    # Every body (forms, JSON) at most 1 MB, counted as it streams in, before parsing and before the session.
+    app.add_middleware(BodyLimits)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="health/.*,metrics,static/.*,events")
     return app

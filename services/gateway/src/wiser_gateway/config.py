@@ -17,14 +17,21 @@ class Settings(ServiceSettings):
     db_schema: str = "gateway"
     database_url: str = "postgresql+asyncpg://wiser_gateway@127.0.0.1:5432/wiser"
     http_port: int = 8000
-    intake_url: str = "http://127.0.0.1:8001"
+    intake_url: str = "http://127.0.0.1:8101"  # intake's ops API (internal port)
     validation_url: str = "http://127.0.0.1:8002"
+    outbound_url: str = "http://127.0.0.1:8005"
+    analytics_url: str = "http://127.0.0.1:8006"
+    clinical_url: str = "http://127.0.0.1:8003"
+    letters_url: str = "http://127.0.0.1:8004"
     identity_ttl: int = 60
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
+    # Sign-in: attempts per address per minute; failures for one username (from anywhere) per minute; a username
+    # is locked out from one address after `lockout_attempts` failures there, for `lockout_minutes`.
     lockout_attempts: int = 5
     lockout_minutes: int = 15
     signin_per_minute: int = 30
+    signin_failures_per_user_per_minute: int = 30
     # Secure cookies and HSTS: on whenever the request came over TLS, or always when this is set.
     force_https: bool = False
     # The demo users' password (WISER_ENV=dev only; outside dev, users still signing in with it stop the start).

@@ -51,6 +51,9 @@ audit = Table(
     Column("user_agent", String(300)),
     Column("outcome", String(20), nullable=False, server_default="ok"),
     Column("detail", JSONB, nullable=False, server_default="{}"),
+    # The hash chain (wiser_servicekit.audit_chain): the previous row's hash, and this row's.
+    Column("prev_hash", String(64), nullable=False),
+    Column("row_hash", String(64), nullable=False),
     Index("audit_at", "at"),
     Index("audit_packet", "packet_id"),
     Index("audit_user", "username", "at"),

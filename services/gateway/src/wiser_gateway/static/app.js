@@ -88,10 +88,32 @@
           });
       }, 200);
     }
+    else if (mode === "letter-set") {
+      // Letter generation: the set's status and version follow the packet's transitions (T13, T14, T15).
+      var live = document.getElementById("letter-live");
+      var setId = live ? live.getAttribute("data-set") : "";
+      refresh = debounce(function () {
+        fetch("/letters/" + setId + "?fragment=status", { credentials: "same-origin" })
+          .then(function (r) { return r.ok ? r.text() : null; })
+          .then(function (html) {
+            var slot = document.getElementById("letter-status-slot");
+            if (html === null || !slot) return;
+            slot.innerHTML = html;
+            var shown = live.getAttribute("data-version");
+            var now = slot.querySelector("[data-version]");
+            var note = document.getElementById("newer-version");
+            if (now && note && now.getAttribute("data-version") !== shown) note.hidden = false;
+          });
+      }, 200);
+    }
+    if (!refresh) return;
     var source = new EventSource("/events");
+    // A transition between rendering the page and subscribing would otherwise never reach it (and the browser
+    // reconnects after a dropped stream): catch up once each time the stream opens.
+    source.addEventListener("open", function () { refresh(); });
     source.addEventListener("transition", function (e) {
       var event = JSON.parse(e.data);
-      if (mode === "packet" && event.packet_id !== document.body.getAttribute("data-packet")) return;
+      if ((mode === "packet" || mode === "letter-set") && event.packet_id !== document.body.getAttribute("data-packet")) return;
       refresh();
     });
   }

@@ -17,9 +17,11 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from wiser_servicekit.clients import HashPool
+
 from ..adapters.tables import sessions as sessions_table
 from ..adapters.tables import users
-from ..domain.auth import ROLES, Lockout, SessionPolicy
+from ..domain.auth import ROLES, SessionPolicy
 
 hasher = PasswordHasher()
 _DUMMY_HASH = hasher.hash(secrets.token_hex(16))
@@ -155,35 +157,30 @@ async def set_user(
 
 
 async def authenticate(
-    sessions: async_sessionmaker[AsyncSession], username: str, password: str, lockout: Lockout
+    sessions: async_sessionmaker[AsyncSession], username: str, password: str, hashes: HashPool | None = None
 ) -> User:
-    """The user, or SignInFailed('invalid' | 'locked'); wrong passwords count towards a lockout."""
-    t = now()
-    failure: str | None = None
-    async with sessions() as session, session.begin():
-        row = (await session.execute(select(users).where(users.c.username == username).with_for_update())).first()
-        if row is None or not row.active:
-            _burn(password)
-            failure = "invalid"
-        elif Lockout.locked(row.locked_until, t):
-            failure = "locked"
-        else:
-            try:
-                hasher.verify(row.password_hash, password)
-            except (VerifyMismatchError, VerificationError, InvalidHashError):
-                failed, locked_until = lockout.after_failure(row.failed_attempts, t)
-                # Recorded before answering: the count must survive the refusal.
-                await session.execute(
-                    update(users).where(users.c.id == row.id).values(failed_attempts=failed, locked_until=locked_until)
-                )
-                failure = "locked" if locked_until else "invalid"
-            else:
-                await session.execute(
-                    update(users).where(users.c.id == row.id).values(failed_attempts=0, locked_until=None)
-                )
-    if failure is not None or row is None:
-        raise SignInFailed(failure or "invalid")
+    """The user, or SignInFailed('invalid') for an unknown or inactive name and a wrong password alike.
+
+    The password hash (argon2, tens of ms of CPU) is verified in a thread, after the row is read and its
+    connection returned to the pool: no row lock or pooled connection waits on it. Throttling and the lockout
+    (of a name from one address) are the caller's CredentialGuard's.
+    """
+    async with sessions() as session:
+        row = (await session.execute(select(users).where(users.c.username == username))).first()
+    stored = row.password_hash if row is not None and row.active else None
+    ok = await (hashes or HashPool()).run(_verify, stored, password)
+    if not ok or row is None:
+        raise SignInFailed("invalid")
     return _user(row)
+
+
+def _verify(stored: str | None, password: str) -> bool:
+    """Verify against a dummy hash when there is no user, so timing does not tell names apart."""
+    try:
+        hasher.verify(stored or _DUMMY_HASH, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+    return stored is not None
 
 
 def _burn(password: str) -> None:

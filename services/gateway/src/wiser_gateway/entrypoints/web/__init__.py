@@ -9,11 +9,11 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from . import admin, packets, review, signin
+from . import admin, analytics, clinical, letters, outbound, packets, review, signin
 from .common import Forbidden, SignInRequired, render
 
 router = APIRouter(include_in_schema=False)
-for module in (signin, packets, review, admin):
+for module in (signin, packets, review, admin, clinical, analytics, letters, outbound):
     router.include_router(module.router)
 
 

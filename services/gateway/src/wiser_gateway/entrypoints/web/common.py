@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from wiser_contracts import messages as m
+from wiser_servicekit.clients import request_address
 
 from ...usecases import accounts, audit
 from ...usecases.accounts import Session
@@ -35,7 +36,8 @@ def app_state(request: Request) -> Any:
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client's address: X-Forwarded-For is believed only from the configured proxies."""
+    return request_address(request, app_state(request).settings.trusted_proxies)
 
 
 async def current(request: Request) -> Session:

@@ -8,8 +8,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
+from ...adapters.services import Streamed
 from ...domain.auth import CORRECTORS, STAFF
 from ...usecases.accounts import Session
 from .common import STATES, TEMPLATES, app_state, audit_event, current, render, require, upstream_problem
@@ -71,7 +72,21 @@ async def packets_page(request: Request) -> Response:
     if not listing.ok:
         return upstream_problem(listing, request)
     template = "packets_results.html" if request.query_params.get("fragment") else "packets.html"
-    return render(request, template, session, filters=f, page=listing.json(), counts=counts.json() or {}, states=STATES)
+    # Letters that could not be drafted put their packet at risk: say so beside it, with the reason.
+    blocked = await st.letters.awaiting(session.user, ("blocked",))
+    blocked_sets = (blocked.json() or {}).get("items", []) if blocked.ok else []
+    blocked_letters = {i["packet_id"]: i["blocked_reason"] for i in blocked_sets}
+    return render(
+        request,
+        template,
+        session,
+        filters=f,
+        page=listing.json(),
+        counts=counts.json() or {},
+        states=STATES,
+        blocked_letters=blocked_letters,
+        blocked_sets=blocked_sets,
+    )
 
 
 async def load_packet(request: Request, session: Session, packet_id: uuid.UUID) -> dict[str, Any] | Response:
@@ -96,6 +111,7 @@ async def packet_page(request: Request, packet_id: uuid.UUID) -> Response:
     if request.query_params.get("fragment") == "status":
         return render(request, "packet_status.html", session, packet=packet)
     validation = await load_validation(request, session, packet_id)
+    clinical = await app_state(request).clinical.case(session.user, packet_id)  # the Clinical tab (404: no case)
     await audit_event(
         request, session, "packet.view", resource_type="packet", resource_id=str(packet_id), packet_id=packet_id
     )
@@ -105,6 +121,7 @@ async def packet_page(request: Request, packet_id: uuid.UUID) -> Response:
         session,
         packet=packet,
         validation=validation,
+        clinical=clinical.json() if clinical.ok else None,
         can_correct=bool(session.user.roles & CORRECTORS),
         tab=request.query_params.get("tab", "overview"),
     )
@@ -124,15 +141,17 @@ async def document(request: Request, packet_id: uuid.UUID, document_id: uuid.UUI
         packet_id=packet_id,
         outcome="ok" if up.ok else str(up.status),
     )
-    if not up.ok:
+    if not isinstance(up, Streamed):
         return upstream_problem(up, request)
     disposition = up.headers.get("content-disposition", "inline")
     if request.query_params.get("download"):
-        disposition = disposition.replace("inline", "attachment")
-    return Response(
-        up.body,
+        disposition = disposition.replace("inline", "attachment", 1)
+    length = {"Content-Length": up.headers["content-length"]} if "content-length" in up.headers else {}
+    return StreamingResponse(
+        up.chunks(),
         media_type=up.headers.get("content-type"),
         headers={
+            **length,
             "Content-Disposition": disposition,
             "Cache-Control": "private, no-store",
             # Shown inside our own pages only.

@@ -19,16 +19,13 @@ from .packets import load_packet, load_validation
 router = APIRouter(include_in_schema=False)
 
 CORRECTABLE = packet_fields.ON_THE_FORM
-DISMISSAL_CODES = (
-    "WRONG_JURISDICTION",
-    "NON_WISER_SERVICE",
-    "NOT_ORIGINAL_MEDICARE",
-    "INVALID_BENEFICIARY",
-    "INVALID_BILLING_INFO",
-    "INELIGIBLE_PROVIDER",
-    "EXEMPT_PROVIDER",
-    "DUPLICATE_REQUEST",
-)
+
+
+async def dismissal_reasons(request: Request, session: Session) -> list[dict[str, str]]:
+    """The reasons in force, from validation's reference data (their one source); none for who cannot dismiss."""
+    if not session.user.roles & DISMISSERS:
+        return []
+    return await app_state(request).validation.dismissal_reasons(session.user)  # type: ignore[no-any-return]
 
 
 @router.get("/review", response_class=HTMLResponse)
@@ -72,7 +69,7 @@ async def review_page(request: Request, packet_id: uuid.UUID, conflict: str | No
         findings_by_field=_findings_by_field(validation),
         can_correct=bool(session.user.roles & CORRECTORS),
         can_dismiss=bool(session.user.roles & DISMISSERS),
-        dismissal_codes=DISMISSAL_CODES,
+        dismissal_reasons=await dismissal_reasons(request, session),
         conflict=conflict,
         errors=[],
     )
@@ -149,7 +146,7 @@ async def submit_corrections(request: Request, packet_id: uuid.UUID) -> Response
             findings_by_field=_findings_by_field(validation),
             can_correct=True,
             can_dismiss=bool(session.user.roles & DISMISSERS),
-            dismissal_codes=DISMISSAL_CODES,
+            dismissal_reasons=await dismissal_reasons(request, session),
             conflict=None,
             errors=errors,
         )

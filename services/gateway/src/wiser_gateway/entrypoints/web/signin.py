@@ -49,18 +49,33 @@ async def signin(request: Request) -> Response:
     pre = request.cookies.get(PRE_CSRF)
     if not pre or not secrets.compare_digest(pre, str(form.get("csrf_token") or "")):
         return RedirectResponse(f"/signin?{urlencode({'next': nxt, 'error': 'expired'})}", status_code=303)
-    wait = st.signin_limiter.take(client_ip(request), st.settings.signin_per_minute)
-    if wait > 0:
-        return render(request, "signin.html", None, status=429, next=nxt, error="rate", signin_csrf=pre)
+    # Throttled per address and per username; a username locked out from this address only (nobody can lock a
+    # colleague out from elsewhere); unknown and known names get the same answers.
+    address = client_ip(request)
+    verdict = st.signin_guard.check(address, username)
+    if not verdict.allowed:
+        locked = verdict.reason == "locked"
+        refused = render(
+            request,
+            "signin.html",
+            None,
+            status=423 if locked else 429,
+            next=nxt,
+            error="locked" if locked else "rate",
+            signin_csrf=pre,
+        )
+        refused.headers["Retry-After"] = str(max(1, int(verdict.retry_after + 0.999)))
+        return refused
     try:
-        user = await accounts.authenticate(st.sessions, username, password, st.lockout)
-    except SignInFailed as e:
+        user = await accounts.authenticate(st.sessions, username, password, st.hashes)
+    except SignInFailed as failed:
+        reason = "locked" if st.signin_guard.failed(address, username) else failed.reason
         await audit.record(
             st.sessions,
             None,
             "signin.failed",
             ip=client_ip(request),
-            outcome=e.reason,
+            outcome=reason,
             user_agent=request.headers.get("user-agent"),
             detail={"username": username[:80]},
         )
@@ -68,11 +83,12 @@ async def signin(request: Request) -> Response:
             request,
             "signin.html",
             None,
-            status=401 if e.reason == "invalid" else 423,
+            status=401 if reason == "invalid" else 423,
             next=nxt,
-            error=e.reason,
+            error=reason,
             signin_csrf=pre,
         )
+    st.signin_guard.succeeded(address, username)
     token, _ = await accounts.open_session(st.sessions, user, st.session_policy, client_ip(request))
     await audit.record(st.sessions, user, "signin", ip=client_ip(request), user_agent=request.headers.get("user-agent"))
     response = RedirectResponse(nxt, status_code=303)
