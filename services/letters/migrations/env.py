@@ -1,0 +1,6 @@
+"""Alembic environment for letters: its own schema and version table only."""
+
+from wiser_letters.adapters.tables import SCHEMA, metadata
+from wiser_servicekit.migrate import run_alembic_env
+
+run_alembic_env(metadata, SCHEMA)
