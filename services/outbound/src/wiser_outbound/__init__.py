@@ -1,1 +1,2 @@
-"""wiser_outbound: not built yet. Its subscriptions are declared in wiser_contracts.topology; nothing here runs."""
+"""Outbound: delivers approved letters on the packet's channel (and the beneficiary copy by mail) and partner
+webhooks, with retries, confirmations and a dead letter for what cannot be delivered."""

@@ -1,0 +1,6 @@
+"""Alembic environment for outbound: its own schema and version table only."""
+
+from wiser_outbound.adapters.tables import SCHEMA, metadata
+from wiser_servicekit.migrate import run_alembic_env
+
+run_alembic_env(metadata, SCHEMA)
