@@ -30,29 +30,42 @@ CONCURRENCY = 10
 FILL = """
 INSERT INTO intake.packets (id, tracking_number, partner_client_id, channel, external_ref, submission_type,
   review_type, state_of_service, place_of_service, type_of_bill, beneficiary, practitioner, facility, requester,
-  beneficiary_name, mbi_index, practitioner_npi, state, version, validation_run, received_at, due_at, updated_at,
+  name_index, mbi_index, practitioner_npi, state, version, validation_run, received_at, due_at, updated_at,
   payload_hash)
 SELECT gen_random_uuid(), 'WSR-BENCH-' || lpad(n::text, 8, '0'), 'bench', 'api', 'BENCH-' || n, 'initial',
   CASE WHEN n % 7 = 0 THEN 'expedited' ELSE 'standard' END,
   (ARRAY['NJ','OH','OK','TX','AZ','WA'])[1 + n % 6], '22', '131',
   $3::text,
   jsonb_build_object('npi', '1151056334', 'first_name', 'Ursula', 'last_name', 'Brightwater'),
-  NULL, NULL, 'bench patient' || (n % 5000), md5(n::text) || md5('i' || n::text), '1151056334',
+  NULL, NULL, ARRAY(SELECT jsonb_array_elements_text($4::jsonb -> (n % 5000))::bigint),
+  md5(n::text) || md5('i' || n::text), '1151056334',
   (ARRAY['validating','manual_review','clinical_queue','clinical_review','md_review','determined','closed'])[1 + n % 7],
   2, 1, now() - (n || ' seconds')::interval, now() - (n || ' seconds')::interval + interval '3 days', now(), 'bench'
 FROM generate_series($1::int, $2::int) AS n
 """
 
 
-def beneficiary_ciphertext() -> str:
-    """One encrypted synthetic beneficiary for every bench row (intake stores beneficiaries encrypted)."""
+def _cipher() -> object:
     from wiser_intake.config import Settings
     from wiser_servicekit.crypto import FieldCipher
 
     settings = Settings(env=os.environ.get("WISER_ENV", "dev"))  # the bench runs against `make run`
-    return FieldCipher(settings.phi_keys, settings.phi_index_key).encrypt_json(
+    return FieldCipher(settings.phi_keys, settings.phi_index_key)
+
+
+def beneficiary_ciphertext() -> str:
+    """One encrypted synthetic beneficiary for every bench row (intake stores beneficiaries encrypted)."""
+    return _cipher().encrypt_json(  # type: ignore[attr-defined,no-any-return]
         {"mbi": "1EG4TE5MK73", "first_name": "Bench", "last_name": "Patient", "date_of_birth": "1950-01-01"}
     )
+
+
+def name_indexes() -> str:
+    """The name blind indexes of the 5,000 synthetic names "bench patient<i>" (row n gets name n % 5000)."""
+    import json
+
+    c = _cipher()
+    return json.dumps([c.name_index("bench", f"patient{i}") for i in range(5000)])  # type: ignore[attr-defined]
 
 
 async def fill() -> int:
@@ -63,7 +76,7 @@ async def fill() -> int:
         missing = TARGET - have
         if missing > 0:
             t = time.perf_counter()
-            await conn.execute(FILL, bench + 1, bench + missing, beneficiary_ciphertext())
+            await conn.execute(FILL, bench + 1, bench + missing, beneficiary_ciphertext(), name_indexes())
             await conn.execute("ANALYZE intake.packets")
             print(f"added {missing} synthetic packets in {time.perf_counter() - t:.1f} s")
         return int(await conn.fetchval("SELECT count(*) FROM intake.packets"))

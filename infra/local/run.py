@@ -37,9 +37,15 @@ DB_NAME = os.environ.get("WISER_DB_NAME", "wiser")
 SERVICES = [
     ("intake", "wiser_intake", 8001),
     ("validation", "wiser_validation", 8002),
+    ("outbound", "wiser_outbound", 8005),
+    ("analytics", "wiser_analytics", 8006),
+    ("clinical", "wiser_clinical", 8003),
+    ("letters", "wiser_letters", 8004),
     ("gateway", "wiser_gateway", 8000),
 ]
 SANDBOX_PORT = int(os.environ.get("WISER_SANDBOX_PORT", "8009"))
+SMTP_PORT = int(os.environ.get("WISER_SANDBOX_SMTP_PORT", "8025"))
+INTAKE_OPS_PORT = 8101  # intake's ops API and /metrics (ARCHITECTURE.md), internal
 
 children: list[subprocess.Popen[bytes]] = []
 
@@ -143,10 +149,25 @@ def env_for(name: str) -> dict[str, str]:
     env.setdefault("WISER_FIXTURES_DIR", str(FIXTURES))
     if name == "intake":
         env.setdefault("WISER_INTAKE_WORKERS", "2")
+        env.setdefault("WISER_INTAKE_OPS_PORT", str(INTAKE_OPS_PORT))
+    # Intake's ops API (internal port), apart from its partner API.
+    env.setdefault("WISER_VALIDATION_INTAKE_URL", f"http://127.0.0.1:{INTAKE_OPS_PORT}")
+    env.setdefault("WISER_GATEWAY_INTAKE_URL", f"http://127.0.0.1:{INTAKE_OPS_PORT}")
+    env.setdefault("WISER_CLINICAL_INTAKE_URL", f"http://127.0.0.1:{INTAKE_OPS_PORT}")
+    env.setdefault("WISER_OUTBOUND_INTAKE_URL", f"http://127.0.0.1:{INTAKE_OPS_PORT}")
+    env.setdefault("WISER_LETTERS_INTAKE_URL", f"http://127.0.0.1:{INTAKE_OPS_PORT}")
+    env.setdefault("WISER_ANALYTICS_INTAKE_OPS_URL", f"http://127.0.0.1:{INTAKE_OPS_PORT}")
     sandbox = f"http://127.0.0.1:{SANDBOX_PORT}"
     env.setdefault("WISER_VALIDATION_HETS_URL", f"{sandbox}/hets/270")
     env.setdefault("WISER_VALIDATION_NPPES_URL", f"{sandbox}/nppes/api/")
     env.setdefault("WISER_VALIDATION_PECOS_URL", f"{sandbox}/pecos/enrollments")
+    env.setdefault("WISER_OUTBOUND_FAX_URL", f"{sandbox}/fax/v1")
+    env.setdefault("WISER_OUTBOUND_MAIL_URL", f"{sandbox}/mail/v1")
+    env.setdefault("WISER_OUTBOUND_ESMD_URL", f"{sandbox}/esmd/v1")
+    env.setdefault("WISER_OUTBOUND_EMAIL_STATUS_URL", f"{sandbox}/email/v1")
+    env.setdefault("WISER_OUTBOUND_SMTP_PORT", str(SMTP_PORT))
+    env.setdefault("WISER_OUTBOUND_SMTP_INSECURE_TLS", "true")  # the sandbox's self-signed certificate
+    env.setdefault("WISER_CLINICAL_MAC_URL", f"{sandbox}/mac/utn")
     return env
 
 
@@ -189,6 +210,25 @@ def stop_all(*_: object) -> None:
     print("stopped")
 
 
+def seed_reviewers() -> None:
+    """The demo clinical_reviewer and medical_director get reviewer profiles (all six states, every service),
+    keyed by their gateway user ids, so a clean demo packet is assigned without anyone touching it."""
+    names = ("clinical_reviewer", "medical_director")
+    found = subprocess.run(
+        [PY, "-m", "wiser_gateway", "user-ids", *names],
+        cwd=ROOT,
+        env=env_for("gateway"),
+        capture_output=True,
+        text=True,
+    )
+    ids = json.loads(found.stdout or "{}") if found.returncode == 0 else {}
+    reviewers = [f"--reviewer={ids[name]}={name}" for name in names if name in ids]
+    if reviewers:
+        subprocess.run(
+            [PY, "-m", "wiser_clinical", "seed-demo", *reviewers], cwd=ROOT, env=env_for("clinical"), check=True
+        )
+
+
 def main() -> int:
     ensure_backing_services()
     ensure_database()
@@ -205,7 +245,12 @@ def main() -> int:
         start(
             "sandbox",
             [PY, "-m", "wiser_sandbox"],
-            {**os.environ, "WISER_FIXTURES_DIR": str(FIXTURES), "WISER_SANDBOX_PORT": str(SANDBOX_PORT)},
+            {
+                **os.environ,
+                "WISER_FIXTURES_DIR": str(FIXTURES),
+                "WISER_SANDBOX_PORT": str(SANDBOX_PORT),
+                "WISER_SANDBOX_SMTP_PORT": str(SMTP_PORT),
+            },
         )
         if not wait_ready(f"http://127.0.0.1:{SANDBOX_PORT}/health/ready"):
             print("sandbox peers did not become ready; see .run/sandbox.log", file=sys.stderr)
@@ -220,6 +265,7 @@ def main() -> int:
                 print(f"{name} did not become ready; see .run/{name}.log", file=sys.stderr)
                 stop_all()
                 return 1
+        seed_reviewers()  # before the demo packets, so they are assigned as they reach clinical_queue
         seeded = subprocess.run(
             [PY, "-m", "wiser_intake", "seed-demo"], cwd=ROOT, env=env_for("intake"), capture_output=True, text=True
         )
@@ -232,8 +278,10 @@ def main() -> int:
         for name, _, port in SERVICES:
             docs = "dashboards" if name == "gateway" else "OpenAPI: /docs"
             print(f"  {name:<10} http://127.0.0.1:{port}   ({docs}, health: /health/ready)")
+        print(f"  {'intake ops':<10} http://127.0.0.1:{INTAKE_OPS_PORT}   (ops API, /metrics; internal)")
         print(
-            f"  {'sandbox':<10} http://127.0.0.1:{SANDBOX_PORT}   (HETS, NPPES, PECOS, MAC; faults at /_sandbox/faults)"
+            f"  {'sandbox':<10} http://127.0.0.1:{SANDBOX_PORT}   (HETS, NPPES, PECOS, MAC, fax, mail, esMD;"
+            f" SMTP on :{SMTP_PORT}; faults at /_sandbox/faults)"
         )
         print(f"  {'s3':<10} http://127.0.0.1:{S3_PORT}")
         print(

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 K8S = Path(__file__).resolve().parents[1] / "k8s"
-SERVICES = {"intake": 8001, "validation": 8002, "gateway": 8000}
+SERVICES = {"intake": 8001, "validation": 8002, "gateway": 8000, "outbound": 8005, "analytics": 8006}
 
 
 def documents() -> list[dict]:
@@ -64,16 +64,41 @@ def test_the_placeholders_as_shipped_are_refused_at_start_up(monkeypatch) -> Non
     import pytest
     from pydantic import ValidationError
 
+    from wiser_analytics.config import Settings as AnalyticsSettings
     from wiser_gateway.config import Settings as GatewaySettings
     from wiser_intake.config import Settings as IntakeSettings
+    from wiser_outbound.config import Settings as OutboundSettings
     from wiser_validation.config import Settings as ValidationSettings
 
     for name in list(os.environ):
         if name.startswith("WISER_"):
             monkeypatch.delenv(name)
-    for svc, settings in (("intake", IntakeSettings), ("validation", ValidationSettings), ("gateway", GatewaySettings)):
+    for svc, settings in (
+        ("intake", IntakeSettings),
+        ("validation", ValidationSettings),
+        ("gateway", GatewaySettings),
+        ("outbound", OutboundSettings),
+        ("analytics", AnalyticsSettings),
+    ):
         with monkeypatch.context() as m:
             for key, value in _env_of(svc, "Deployment").items():
                 m.setenv(key, str(value))
             with pytest.raises(ValidationError, match="placeholder"):
                 settings()
+
+
+def test_intakes_ops_port_is_apart_and_reached_only_from_inside() -> None:
+    docs = documents()
+    deployment = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "intake")
+    ports = {p["name"]: p["containerPort"] for p in deployment["spec"]["template"]["spec"]["containers"][0]["ports"]}
+    assert ports == {"http": 8001, "ops": 8101}
+    assert deployment["spec"]["template"]["metadata"]["annotations"]["prometheus.io/port"] == "8101"
+    policy = next(d for d in docs if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == "intake-ops-internal")
+    ops_rule = next(r for r in policy["spec"]["ingress"] if r["ports"][0]["port"] == 8101)
+    allowed = {p["podSelector"]["matchLabels"]["app"] for p in ops_rule["from"] if "podSelector" in p}
+    assert allowed == {"gateway", "validation", "clinical", "letters", "outbound"}
+    config = next(d for d in docs if d["kind"] == "ConfigMap")["data"]
+    assert config["WISER_GATEWAY_INTAKE_URL"].endswith(":8101")
+    assert config["WISER_VALIDATION_INTAKE_URL"].endswith(":8101")
+    assert config["WISER_CLINICAL_INTAKE_URL"].endswith(":8101")
+    assert config["WISER_OUTBOUND_INTAKE_URL"].endswith(":8101")

@@ -14,8 +14,8 @@ from wiser_x12 import AAARejection, EligibilityInquiry, Envelope, build_270, par
 
 NPPES = "/nppes/api/?version=2.1&number=1151056334"
 INQUIRY = EligibilityInquiry(
-    "T1", "CMS", "1151056334", "BRIGHTWATER, URSULA", "9J06YC0QA26", "AVERY", "QUILLON", date(1948, 12, 10), "F",
-    date(2026, 5, 1),
+    "T1", "CMS", "1234567893", "WISER REVIEW ORGANISATION", "9J06YC0QA26", "AVERY", "QUILLON", date(1948, 12, 10),
+    "F", date.today(),
 )  # fmt: skip
 X12_270 = build_270(INQUIRY, Envelope("WISERPA", "CMS", 1, 1, "0001", datetime(2026, 4, 24, 9, 30)))
 
@@ -98,10 +98,27 @@ async def test_hets_error_is_aaa_42(client: httpx.AsyncClient) -> None:
     assert parse_271((await call(client, "hets")).text).benefits
 
 
+@pytest.mark.parametrize(("loop", "code"), [("2000A", "79"), ("2100A", "T4"), ("2100B", "41")])
+async def test_hets_reject_answers_a_source_level_aaa(client: httpx.AsyncClient, loop: str, code: str) -> None:
+    shown = await fault(client, peer="hets", mode="reject", aaa_loop=loop, aaa_code=code, count=1)
+    assert (shown["aaa_loop"], shown["aaa_code"]) == (loop, code)
+    r = await call(client, "hets")
+    assert r.status_code == 200
+    resp = parse_271(r.text)
+    assert resp.rejections == (AAARejection(loop, "N", code, "N"),)
+    assert resp.benefits == () and resp.first_name is None and resp.date_of_birth is None
+    assert parse_271((await call(client, "hets")).text).benefits  # the count ran out
+
+
+async def test_reject_is_for_hets_only(client: httpx.AsyncClient) -> None:
+    r = await client.post("/_sandbox/faults", json={"peer": "nppes", "mode": "reject"})
+    assert r.status_code == 422
+
+
 @pytest.mark.parametrize(
     "body",
     [
-        {"peer": "fax", "mode": "down"},
+        {"peer": "telex", "mode": "down"},
         {"peer": "hets", "mode": "sideways"},
         {"peer": "hets", "mode": "down", "count": 0},
         {"peer": "hets", "mode": "slow", "delay_seconds": -1},

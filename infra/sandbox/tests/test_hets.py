@@ -2,12 +2,13 @@
 
 import json
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
+from wiser_sandbox.app import create_app
 from wiser_sandbox.fixtures import DEFAULT_FIXTURES_DIR
 from wiser_x12 import (
     AAARejection,
@@ -24,7 +25,8 @@ from wiser_x12 import (
 BENEFICIARIES = {
     b["mbi"]: b for b in json.loads((DEFAULT_FIXTURES_DIR / "beneficiaries.json").read_text())["beneficiaries"]
 }
-ON = date(2026, 5, 1)
+ON = date.today()  # inside HETS's inquiry window whenever the tests run
+ORGANISATION = ("WISER REVIEW ORGANISATION", "1234567893")  # the registered information receiver (2100B)
 ENVELOPE = Envelope("WISERPA", "CMS", 17, 17, "0042", datetime(2026, 4, 24, 9, 30), "T")
 
 
@@ -33,8 +35,8 @@ def inquiry_for(mbi: str, **changes) -> EligibilityInquiry:
     base = EligibilityInquiry(
         trace_number=f"TRACE-{mbi}",
         payer_id="CMS",
-        provider_npi="1151056334",
-        provider_name="BRIGHTWATER, URSULA",
+        provider_npi=ORGANISATION[1],
+        provider_name=ORGANISATION[0],
         mbi=mbi,
         first_name=b["first_name"].upper(),
         last_name=b["last_name"].upper(),
@@ -131,10 +133,49 @@ async def test_not_found(client: httpx.AsyncClient, mbi: str) -> None:
     assert resp.mbi == mbi and resp.first_name is None and resp.date_of_birth is None and resp.benefits == ()
 
 
-async def test_mismatched_name_and_dob_get_the_fixture_values(client: httpx.AsyncClient) -> None:
-    resp = await ask(client, inquiry_for("9J06YC0QA26", first_name="AVA", date_of_birth=date(1950, 1, 1)))
-    assert (resp.first_name, resp.last_name, resp.date_of_birth) == ("AVERY", "QUILLON", date(1948, 12, 10))
-    assert not resp.rejections
+@pytest.mark.parametrize("mbi", ["9S06YC0QA26", "9J06YC0QA2", "9J06-YC0-QA26"])
+async def test_a_malformed_mbi_is_aaa_72(client: httpx.AsyncClient, mbi: str) -> None:
+    resp = await ask(client, inquiry_for(mbi))
+    assert resp.rejections == (AAARejection("2100C", "N", "72", "C"),) and resp.benefits == ()
+
+
+@pytest.mark.parametrize(
+    ("changes", "codes"),
+    [
+        ({"first_name": "AVA"}, ["73"]),
+        ({"last_name": "QUILLEN"}, ["73"]),
+        ({"date_of_birth": date(1950, 1, 1)}, ["71"]),
+        ({"first_name": "AVA", "date_of_birth": date(1950, 1, 1)}, ["73", "71"]),
+    ],
+)
+async def test_a_name_or_dob_not_on_file_is_an_aaa_never_the_file_values(
+    client: httpx.AsyncClient, changes: dict, codes: list[str]
+) -> None:
+    resp = await ask(client, inquiry_for("9J06YC0QA26", **changes))
+    assert [(r.loop, r.reason_code) for r in resp.rejections] == [("2100C", c) for c in codes]
+    assert (resp.first_name, resp.last_name, resp.date_of_birth, resp.benefits) == (None, None, None, ())
+    assert "AVERY" not in str(resp) and "19481210" not in str(resp)
+
+
+async def test_names_match_whatever_their_case_and_spacing(client: httpx.AsyncClient) -> None:
+    resp = await ask(client, inquiry_for("9J06YC0QA26", first_name="avery", last_name="  Quillon "))
+    assert not resp.rejections and resp.last_name == "QUILLON"
+
+
+async def test_dates_outside_the_inquiry_window_are_aaa_63(client: httpx.AsyncClient) -> None:
+    future = inquiry_for("9J06YC0QA26", date_of_service=ON, date_of_service_end=ON + timedelta(days=200))
+    past = inquiry_for("9J06YC0QA26", date_of_service=ON - timedelta(days=400))
+    for inquiry in (future, past):
+        assert (await ask(client, inquiry)).rejections == (AAARejection("2100C", "N", "63", "C"),)
+    span = inquiry_for("9J06YC0QA26", date_of_service=ON, date_of_service_end=ON + timedelta(days=60))
+    assert part_in_effect(await ask(client, span), "MB", ON + timedelta(days=60))
+
+
+async def test_a_practitioner_as_information_receiver_is_refused_in_2100b(client: httpx.AsyncClient) -> None:
+    """The information receiver is the review organisation HETS has an agreement with, not the practitioner."""
+    resp = await ask(client, inquiry_for("9J06YC0QA26", provider_npi="1151056334", provider_name="BRIGHTWATER, URSULA"))
+    assert resp.rejections == (AAARejection("2100B", "N", "43", "N"),)
+    assert resp.benefits == () and resp.first_name is None
 
 
 async def test_interchange_control_numbers_advance(client: httpx.AsyncClient) -> None:
@@ -149,3 +190,12 @@ async def test_interchange_control_numbers_advance(client: httpx.AsyncClient) ->
 async def test_malformed_270_is_400_plain_text(client: httpx.AsyncClient, body: str) -> None:
     r = await client.post("/hets/270", content=body, headers={"content-type": "text/plain"})
     assert r.status_code == 400 and r.text.startswith("999 R:")
+
+
+async def test_the_registered_receivers_are_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WISER_SANDBOX_HETS_RECEIVER_NPIS", "1151056334")
+    transport = httpx.ASGITransport(app=create_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
+        assert (await ask(client, inquiry_for("9J06YC0QA26"))).rejections == (AAARejection("2100B", "N", "43", "N"),)
+        practitioner = inquiry_for("9J06YC0QA26", provider_npi="1151056334", provider_name="BRIGHTWATER, URSULA")
+        assert not (await ask(client, practitioner)).rejections

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import itertools
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from wiser_x12 import X12Error
 
-from . import hets, peers
-from .faults import STATE_KEY, Fault, FaultMiddleware, Faults, Mode, Peer
+from . import hets, peers, providers
+from .faults import STATE_KEY, Fault, FaultMiddleware, Faults, Mode, Peer, SourceLoop
 from .fixtures import fixtures_dir as default_fixtures_dir
 from .fixtures import load
 
@@ -26,6 +29,14 @@ class FaultIn(BaseModel):
     mode: Mode
     count: int | None = Field(default=None, ge=1, description="requests affected; omitted = until cleared")
     delay_seconds: float = Field(default=5.0, ge=0, le=600, description="slow mode only")
+    aaa_loop: SourceLoop = Field(default="2000A", description="reject mode (HETS only): the loop of the AAA")
+    aaa_code: str = Field(default="79", pattern=r"^[0-9A-Z]{2}$", description="reject mode (HETS only): AAA03")
+
+    @model_validator(mode="after")
+    def _reject_is_hets_only(self) -> FaultIn:
+        if self.mode == "reject" and self.peer != "hets":
+            raise ValueError("reject mode is HETS's AAA answers: peer must be hets")
+        return self
 
 
 class UtnIn(BaseModel):
@@ -34,27 +45,59 @@ class UtnIn(BaseModel):
     outcome: str = Field(min_length=1)
 
 
-def create_app(fixtures_dir: Path | None = None, *, drop_connections: bool = False) -> FastAPI:
+def create_app(
+    fixtures_dir: Path | None = None,
+    *,
+    drop_connections: bool = False,
+    smtp_port: int | None = None,
+    smtp_host: str = "127.0.0.1",
+) -> FastAPI:
     """The sandbox app over the fixtures in ``fixtures_dir`` (default: ``WISER_FIXTURES_DIR`` or shared/fixtures).
 
     ``drop_connections`` makes the ``down`` fault close the connection mid-response (served by uvicorn);
     otherwise ``down`` answers 503 with no body, which is what an in-process ASGI client can see.
     """
     fx = load(fixtures_dir or default_fixtures_dir())
+    # The information receivers HETS has an agreement with (2100B NPIs), e.g. a deployment's own.
+    configured = os.environ.get("WISER_SANDBOX_HETS_RECEIVER_NPIS", "")
+    receivers = frozenset(n.strip() for n in configured.split(",") if n.strip()) or hets.REGISTERED_RECEIVERS
     faults = Faults()
     interchanges = itertools.count(1)
     utns: dict[str, str] = {}
 
-    app = FastAPI(title="WISeR sandbox peers", description=__doc__)
+    # Outbound's providers (providers.py) and, when served, the SMTP server (smtp.py).
+    recorder, email_log = providers.Recorder(), {}  # type: ignore[var-annotated]
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        smtp = None
+        if smtp_port:
+            from .smtp import SmtpServer
+
+            smtp = SmtpServer(recorder, email_log, faults, smtp_port, smtp_host)
+            smtp.start()
+        try:
+            yield
+        finally:
+            if smtp is not None:
+                smtp.stop()
+
+    app = FastAPI(title="WISeR sandbox peers", description=__doc__, lifespan=lifespan)
     app.add_middleware(FaultMiddleware, faults=faults, drop_connections=drop_connections)
+    app.include_router(providers.router(recorder, email_log))
+    app.state.recorder, app.state.email_log, app.state.faults = recorder, email_log, faults
 
     @app.post("/hets/270", tags=["hets"])
     async def hets_270(request: Request) -> Response:
         text = (await request.body()).decode("latin-1")
-        unable = getattr(request.state, STATE_KEY, None) == "error"
+        fault = getattr(request.state, STATE_KEY, None)
+        reject = (fault[1], fault[2]) if isinstance(fault, tuple) else None
         try:
             control = (next(interchanges) - 1) % 999_999_999 + 1  # ISA13 is 1..999999999
-            body = hets.answer(text, fx, control=control, now=datetime.now(UTC), unable=unable)
+            now = datetime.now(UTC)
+            body = hets.answer(
+                text, fx, control=control, now=now, unable=fault == "error", reject=reject, receivers=receivers
+            )
         except X12Error as exc:
             return PlainTextResponse(f"999 R: 270 rejected: {exc}\n", status_code=400)
         return Response(body, media_type=X12_MEDIA_TYPE)
@@ -80,7 +123,7 @@ def create_app(fixtures_dir: Path | None = None, *, drop_connections: bool = Fal
 
     @app.post("/_sandbox/faults", tags=["sandbox"])
     async def set_fault(body: FaultIn) -> dict[str, Any]:
-        fault = Fault(body.peer, body.mode, body.count, body.delay_seconds)
+        fault = Fault(body.peer, body.mode, body.count, body.delay_seconds, body.aaa_loop, body.aaa_code)
         faults.set(fault)
         return fault.as_dict()
 

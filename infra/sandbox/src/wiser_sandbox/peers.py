@@ -11,7 +11,11 @@ from .fixtures import Fixtures, Record
 PRACTITIONER_TAXONOMY = {
     "MD": ("208D00000X", "General Practice"),
     "DO": ("208D00000X", "General Practice"),
+    "DPM": ("213E00000X", "Podiatrist"),
     "NP": ("363L00000X", "Nurse Practitioner"),
+    "PA": ("363A00000X", "Physician Assistant"),
+    "CNS": ("364S00000X", "Clinical Nurse Specialist"),
+    "DC": ("111N00000X", "Chiropractor"),
 }
 FACILITY_TAXONOMY = {
     "19": ("282N00000X", "General Acute Care Hospital"),
