@@ -9,7 +9,7 @@ UV := $(TOOLS)/bin/uv
 PY := .venv/bin/python
 UV_VERSION := 0.13.9
 
-.PHONY: help install browsers run test test-unit bench docs schemas lint conformance clean
+.PHONY: help install fonts browsers run test test-unit bench docs schemas lint conformance clean
 
 help:
 	@echo "make run     start every service, the local S3 and demo data (Ctrl-C stops all)"
@@ -27,7 +27,15 @@ $(UV):
 	$(UV) sync --frozen --all-packages
 	@touch $@
 
-install: .venv/.installed
+install: .venv/.installed fonts
+
+# Letters embeds Debian's DejaVu fonts in its PDFs (services/letters; WISER_LETTERS_FONT_DIR elsewhere).
+fonts:
+	@if [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Debian's fonts-dejavu-core for the letters"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-dejavu-core >/dev/null; \
+	else echo "letters need the DejaVu fonts: sudo apt-get install fonts-dejavu-core"; fi
 
 # The browser tests drive Debian's Chromium (Playwright never downloads a browser of its own).
 browsers:
@@ -49,8 +57,13 @@ test-unit: install
 bench: install
 	$(PY) infra/bench/submit_bench.py
 	$(PY) infra/bench/list_bench.py
+	$(PY) infra/bench/analytics_bench.py
 	cd infra/bench && ../../$(PY) validation_bench.py
+	$(PY) infra/bench/clinical_bench.py
+	$(PY) infra/bench/letters_bench.py
 	$(PY) infra/bench/pipeline_bench.py $(PIPELINE_BENCH_ARGS)
+	$(PY) infra/bench/outbound_bench.py
+	$(PY) infra/bench/token_flood_bench.py
 
 docs: install
 	$(PY) -m wiser_contracts.schemas write
@@ -62,7 +75,7 @@ schemas: docs
 lint: install
 	$(TOOLS)/bin/uv run --frozen ruff check libs services infra tests
 	$(TOOLS)/bin/uv run --frozen ruff format --check libs services infra tests
-	$(TOOLS)/bin/uv run --frozen mypy libs/contracts/src libs/servicekit/src libs/x12/src infra/sandbox/src services/intake/src services/validation/src services/gateway/src
+	$(TOOLS)/bin/uv run --frozen mypy libs/contracts/src libs/servicekit/src libs/x12/src infra/sandbox/src services/intake/src services/validation/src services/gateway/src services/clinical/src services/letters/src services/outbound/src services/analytics/src
 
 conformance:
 	python3 ../shared/conformance/partner_api_check.py

@@ -156,6 +156,43 @@ async def test_ops_tier1_cannot_dismiss(browser, full_system) -> None:
     await supervisor.context.close()
 
 
+async def test_the_dismissal_form_offers_validations_reasons_and_the_decision_keeps_their_texts(
+    browser, full_system
+) -> None:
+    pid = await submit_mbi_typo(full_system, "64581", "N39.41")
+    async with httpx.AsyncClient(timeout=30) as c:
+        served = (
+            await c.get(
+                f"{full_system.validation_url}/api/v1/reference/dismissal-reasons",
+                headers=full_system.staff("supervisor"),
+            )
+        ).json()["reasons"]
+    page = await signed_in(browser, full_system.gateway_url, "supervisor")
+    await page.goto(f"/review/{pid}")
+    offered = await page.locator("select#code option").evaluate_all("options => options.map(o => o.value)")
+    assert offered == [r["code"] for r in served]
+    await page.select_option("select#code", "INVALID_BENEFICIARY")
+    await page.fill("textarea#note", "deceased per SSA")
+    page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await page.get_by_role("button", name="Dismiss packet").click()
+    await page.wait_for_load_state()
+    async with httpx.AsyncClient(base_url=full_system.url, timeout=30) as c:
+        for _ in range(100):
+            detail = (
+                await c.get(f"{full_system.ops_url}/api/v1/ops/packets/{pid}", headers=full_system.staff("auditor"))
+            ).json()
+            if detail["state"] in ("determined", "letter_review"):  # letters drafts a dismissal at once
+                break
+            await asyncio.sleep(0.1)
+    chosen = next(r for r in served if r["code"] == "INVALID_BENEFICIARY")
+    assert detail["state"] in ("determined", "letter_review")
+    assert (detail["dismissal"]["reason"], detail["dismissal"]["corrective_action"]) == (
+        chosen["reason"],
+        chosen["corrective_action"],
+    )
+    await page.context.close()
+
+
 async def test_the_audit_page_shows_the_views_and_the_correction(browser, full_system) -> None:
     pid = SHARED.get("packet_id")
     assert pid, "runs after the correction test"

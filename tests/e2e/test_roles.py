@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import subprocess
+import sys
 import uuid
 from typing import Any
 
@@ -13,13 +15,34 @@ import pytest
 
 from wiser_servicekit.identity import ON_BEHALF_HEADER, generate_keypair, issue_command_token, issue_identity_token
 
-from .conftest import GATEWAY_KEY, PRIVATE_KEYS
+from .conftest import GATEWAY_KEY, PRIVATE_KEYS, ROOT
 from .test_validation import PDF, packet
 
 ROLES = ("ops_tier1", "ops_tier2", "supervisor", "clinical_reviewer", "medical_director", "manager", "admin", "auditor")
 STAFF = set(ROLES)
 CORRECTORS = {"ops_tier1", "ops_tier2", "supervisor"}
 DISMISSERS = {"ops_tier2", "supervisor"}
+REPLAYERS = {"supervisor", "admin"}
+ANALYSTS = {"supervisor", "manager", "admin", "auditor"}
+ANALYTICS_TABLES = (
+    "status",
+    "packets",
+    "aging",
+    "sla",
+    "cms",
+    "throughput",
+    "trend",
+    "turnaround",
+    "reviewers",
+    "outcomes",
+    "dismissals",
+    "channels",
+    "gold-card",
+)
+REVIEWERS = {"clinical_reviewer", "medical_director"}
+MDS = {"medical_director"}
+LETTER_APPROVERS = {"clinical_reviewer", "medical_director", "supervisor"}
+NO_SET = "00000000-0000-4000-8000-000000000001"  # no such letter set or letter: 404 once the role is allowed
 
 
 @pytest.fixture(scope="module")
@@ -52,9 +75,39 @@ async def packets(full_system: Any) -> dict[str, str]:
                 break
             await asyncio.sleep(0.1)
         staff = {"Authorization": f"Bearer {issue_identity_token(GATEWAY_KEY, 'x', ['auditor'])}"}
-        detail = (await c.get(f"/api/v1/ops/packets/{open_id}", headers=staff)).json()
+        detail = (await c.get(f"{full_system.ops_url}/api/v1/ops/packets/{open_id}", headers=staff)).json()
     assert detail["state"] == "clinical_queue", detail["state"]
+    await reviewer_profiles(full_system, open_id)
     return {"open": open_id, "closed": closed_id, "document": detail["documents"][0]["document_id"]}
+
+
+async def reviewer_profiles(full_system: Any, open_id: str) -> None:
+    """Active reviewer profiles reviewing no service (so they take nothing) for the matrix's reviewers and the
+    demo ones, and wait until clinical has the open packet's case."""
+    ids = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "wiser_gateway", "user-ids", "clinical_reviewer", "medical_director"],
+            cwd=ROOT,
+            env=full_system.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    people = {"u-clinical_reviewer": "clinical_reviewer", "u-medical_director": "medical_director"}
+    people.update({user_id: name for name, user_id in ids.items()})
+    sup = {"Authorization": f"Bearer {issue_identity_token(GATEWAY_KEY, 'sup', ['supervisor'])}"}
+    async with httpx.AsyncClient(base_url=full_system.clinical_url, timeout=30) as c:
+        for user_id, role in people.items():
+            if (await c.get(f"/api/v1/reviewers/{user_id}", headers=sup)).status_code == 200:
+                continue  # another test gave them a profile: keep it
+            body = {"role": role, "capacity": 5, "services": [], "licences": []}
+            r = await c.put(f"/api/v1/reviewers/{user_id}", json=body, headers=sup)
+            assert r.status_code == 200, r.text
+        for _ in range(300):
+            if (await c.get(f"/api/v1/cases/{open_id}", headers=sup)).status_code == 200:
+                break
+            await asyncio.sleep(0.1)
 
 
 def service_routes(p: dict[str, str]) -> list[tuple[str, str, str, dict[str, Any], set[str], int]]:
@@ -94,6 +147,118 @@ def service_routes(p: dict[str, str]) -> list[tuple[str, str, str, dict[str, Any
         ),
         ("validation", "GET", "/api/v1/reference", {}, STAFF, 200),
         ("validation", "GET", "/api/v1/reference/services", {}, STAFF, 200),
+        # Outbound (issue 12): deliveries, webhooks, T18 "retry now", parked messages of each service.
+        ("outbound", "GET", "/api/v1/outbound/deliveries", {}, STAFF, 200),
+        ("outbound", "GET", f"/api/v1/outbound/packets/{o}/deliveries", {}, STAFF, 200),
+        ("outbound", "GET", "/api/v1/outbound/webhook-deliveries", {}, STAFF, 200),
+        (
+            "outbound",
+            "POST",
+            f"/api/v1/outbound/packets/{o}/retry",
+            {"json": {"fax": "+12015550123"}, "command": (o, "intake.retry_delivery")},
+            DISMISSERS,
+            404,  # no delivery for it: refused after the roles and the command token are checked
+        ),
+        ("outbound", "GET", "/api/v1/outbound/parked", {}, STAFF, 200),
+        ("outbound", "POST", "/api/v1/outbound/parked/replay", {"json": {"queue": "outbound.dlq"}}, REPLAYERS, 200),
+        ("intake", "GET", "/api/v1/ops/parked", {}, STAFF, 200),
+        ("validation", "GET", "/api/v1/validation/parked", {}, STAFF, 200),
+        (
+            "validation",
+            "POST",
+            "/api/v1/validation/parked/replay",
+            {"json": {"queue": "validation.dlq"}},
+            REPLAYERS,
+            200,
+        ),
+        ("validation", "GET", "/api/v1/reference/dismissal-reasons", {}, STAFF, 200),
+        *[(s, "GET", f"/api/v1/{s}/parked", {}, STAFF, 200) for s in PARKED_TOO],
+        *[
+            (s, "POST", f"/api/v1/{s}/parked/replay", {"json": {"queue": f"{s}.dlq"}}, REPLAYERS, 200)
+            for s in PARKED_TOO
+        ],
+        # intake's history export is for services only (analytics' rebuild): no person may read it
+        ("intake", "GET", "/api/v1/ops/history/export?limit=5", {}, set(), 200),
+        *[("analytics", "GET", f"/api/v1/analytics/{t}", {}, ANALYSTS, 200) for t in ANALYTICS_TABLES],
+        *[("analytics", "GET", f"/api/v1/analytics/export/{t}.csv", {}, ANALYSTS, 200) for t in ANALYTICS_TABLES],
+        ("analytics", "GET", "/api/v1/analytics/report.pdf", {}, ANALYSTS, 200),
+        ("analytics", "POST", "/api/v1/ops/analytics/rebuild", {}, {"admin"}, 200),
+        # clinical: reads for every person; actions on a packet clinical never saw (c) say 404 to those allowed
+        ("clinical", "GET", "/api/v1/queue", {}, STAFF, 200),
+        ("clinical", "GET", f"/api/v1/cases/{o}", {}, STAFF, 200),
+        ("clinical", "GET", f"/api/v1/cases/{o}/documents/{d}", {}, STAFF, 200),
+        ("clinical", "GET", f"/api/v1/determinations/{o}", {}, STAFF, 404),
+        ("clinical", "GET", "/api/v1/reviewers", {}, STAFF, 200),
+        ("clinical", "GET", "/api/v1/reviewers/u-medical_director", {}, STAFF, 200),
+        (
+            "clinical",
+            "PUT",
+            "/api/v1/reviewers/matrix-inactive",
+            {"json": {"role": "clinical_reviewer", "capacity": 0, "active": False}},
+            {"supervisor", "admin"},
+            200,
+        ),
+        ("clinical", "POST", "/api/v1/cases/next", {}, REVIEWERS, 404),
+        ("clinical", "POST", f"/api/v1/cases/{c}/take", {}, REVIEWERS, 404),
+        ("clinical", "POST", f"/api/v1/cases/{c}/release", {"json": {"reason": "r"}}, REVIEWERS | {"supervisor"}, 404),
+        ("clinical", "POST", f"/api/v1/cases/{c}/assign", {"json": {"reviewer_id": "x"}}, {"supervisor"}, 404),
+        (
+            "clinical",
+            "PUT",
+            f"/api/v1/cases/{c}/checklist",
+            {"json": {"answers": [{"criterion_id": "epid-1", "answer": "met"}]}},
+            REVIEWERS,
+            404,
+        ),
+        (
+            "clinical",
+            "POST",
+            f"/api/v1/cases/{c}/urgency",
+            {"json": {"confirmed": False, "reason": "r"}},
+            REVIEWERS | {"supervisor"},
+            404,
+        ),
+        ("clinical", "POST", f"/api/v1/cases/{c}/notes", {"json": {"note": "n"}}, REVIEWERS | {"supervisor"}, 404),
+        ("clinical", "POST", f"/api/v1/cases/{c}/affirm", {"json": {}}, REVIEWERS, 404),
+        (
+            "clinical",
+            "POST",
+            f"/api/v1/cases/{c}/escalate",
+            {"json": {"recommendation": "non_affirmed", "rationale": "r"}},
+            REVIEWERS,
+            404,
+        ),
+        (
+            "clinical",
+            "POST",
+            f"/api/v1/cases/{c}/decision",
+            {"json": {"lines": [{"code": "64483", "outcome": "non_affirmed", "unmet": []}]}},
+            MDS,
+            404,
+        ),
+        ("clinical", "POST", f"/api/v1/cases/{c}/return", {"json": {"note": "n"}}, MDS, 404),
+        ("letters", "GET", "/api/v1/letter-sets", {}, STAFF, 200),
+        ("letters", "GET", f"/api/v1/letter-sets/by-packet/{o}", {}, STAFF, 404),
+        ("letters", "GET", f"/api/v1/letter-sets/{NO_SET}", {}, STAFF, 404),
+        ("letters", "GET", f"/api/v1/letters/{NO_SET}/pdf", {}, STAFF, 404),
+        ("letters", "POST", f"/api/v1/letter-sets/{NO_SET}/approve", {"json": {"version": 1}}, LETTER_APPROVERS, 404),
+        (
+            "letters",
+            "POST",
+            f"/api/v1/letter-sets/{NO_SET}/reject",
+            {"json": {"version": 1, "reason": "r"}},
+            LETTER_APPROVERS,
+            404,
+        ),
+        (
+            "letters",
+            "POST",
+            f"/api/v1/letter-sets/{NO_SET}/edit",
+            {"json": {"version": 1, "paragraphs": {"requester": {"closing": "c"}}}},
+            LETTER_APPROVERS,
+            404,
+        ),
+        ("letters", "POST", f"/api/v1/letter-sets/{NO_SET}/redraft", {"json": {}}, LETTER_APPROVERS, 404),
     ]
 
 
@@ -101,8 +266,18 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def test_every_service_route_for_every_role_and_bad_token(full_system, packets) -> None:
-    bases = {"intake": full_system.url, "validation": full_system.validation_url}
+PARKED_TOO = ("clinical", "letters", "analytics")  # parked messages, beside intake's, validation's, outbound's
+
+
+async def test_every_service_route_for_every_role_and_bad_token(full_system, full_outbound, packets) -> None:
+    bases = {
+        "intake": full_system.ops_url,
+        "validation": full_system.validation_url,
+        "clinical": full_system.clinical_url,
+        "outbound": full_system.outbound_url,
+        "letters": full_system.letters_url,
+        "analytics": full_system.analytics_url,
+    }
     validation_key = PRIVATE_KEYS["validation"]
     expired = issue_identity_token(GATEWAY_KEY, "u", ["supervisor"], ttl=-30)
     forged = issue_identity_token(generate_keypair()[0], "u", ["supervisor"])
@@ -160,8 +335,8 @@ async def session_for(gateway: str, username: str) -> tuple[httpx.AsyncClient, s
     return c, token
 
 
-async def test_every_gateway_route_for_every_role(full_system, packets) -> None:
-    o, d = packets["open"], packets["document"]
+async def test_every_gateway_route_for_every_role(full_system, full_outbound, packets) -> None:
+    o, d, c = packets["open"], packets["document"], packets["closed"]
     user_id = str(uuid.uuid4())
     routes: list[tuple[str, str, dict[str, Any], set[str], int]] = [
         ("GET", "/packets", {}, STAFF, 200),
@@ -178,6 +353,39 @@ async def test_every_gateway_route_for_every_role(full_system, packets) -> None:
         ("POST", f"/admin/users/{user_id}", {"action": "deactivate"}, {"admin"}, 303),
         ("POST", "/admin/users", {"username": ""}, {"admin"}, 303),
         ("GET", "/audit", {}, {"auditor", "admin"}, 200),
+        ("GET", "/outbound", {}, STAFF, 200),
+        ("GET", "/outbound?status=failed&channel=fax", {}, STAFF, 200),
+        ("POST", f"/outbound/{o}/retry", {"fax": "+12015550123"}, DISMISSERS, 404),  # outbound: no delivery
+        ("GET", "/parked", {}, STAFF, 200),
+        ("POST", "/parked/replay", {"service": "validation", "queue": "validation.dlq"}, REPLAYERS, 303),
+        ("GET", "/analytics", {}, ANALYSTS, 200),
+        ("GET", "/analytics?state=closed", {}, ANALYSTS, 200),
+        ("GET", "/analytics/insights", {}, ANALYSTS, 200),
+        *[("GET", f"/analytics/export/{t}.csv", {}, ANALYSTS, 200) for t in ANALYTICS_TABLES],
+        ("GET", "/analytics/report.pdf", {}, ANALYSTS, 200),
+        ("GET", "/clinical", {}, STAFF, 200),
+        ("GET", "/clinical?fragment=1", {}, STAFF, 200),
+        ("GET", "/clinical/md", {}, STAFF, 200),
+        ("GET", "/clinical/reviewers", {}, STAFF, 200),
+        ("GET", f"/clinical/cases/{o}", {}, STAFF, 200),
+        ("GET", f"/clinical/cases/{o}/documents/{d}", {}, STAFF, 200),
+        ("POST", "/clinical/next", {}, REVIEWERS, 303),
+        ("POST", "/clinical/reviewers", {"user_id": "matrix-form"}, {"supervisor", "admin"}, 303),
+        ("POST", f"/clinical/cases/{c}/take", {}, REVIEWERS, 404),
+        ("POST", f"/clinical/cases/{c}/release", {"reason": "r"}, REVIEWERS | {"supervisor"}, 404),
+        ("POST", f"/clinical/cases/{c}/assign", {"reviewer_id": "x"}, {"supervisor"}, 404),
+        ("POST", f"/clinical/cases/{c}/checklist", {"criterion": "epid-1", "answer-epid-1": "met"}, REVIEWERS, 404),
+        ("POST", f"/clinical/cases/{c}/urgency", {"confirmed": "no", "reason": "r"}, REVIEWERS | {"supervisor"}, 404),
+        ("POST", f"/clinical/cases/{c}/notes", {"note": "n"}, REVIEWERS | {"supervisor"}, 404),
+        ("POST", f"/clinical/cases/{c}/affirm", {}, REVIEWERS, 404),
+        ("POST", f"/clinical/cases/{c}/escalate", {"recommendation": "non_affirmed", "rationale": "r"}, REVIEWERS, 404),
+        ("POST", f"/clinical/cases/{c}/decision", {"line": "64483", "outcome-64483": "affirmed"}, MDS, 404),
+        ("POST", f"/clinical/cases/{c}/return", {"note": "n"}, MDS, 404),
+        ("GET", "/letters", {}, STAFF, 200),
+        ("GET", f"/letters/{NO_SET}", {}, STAFF, 404),
+        ("POST", f"/letters/{NO_SET}/approve", {"version": "1"}, LETTER_APPROVERS, 404),
+        ("POST", f"/letters/{NO_SET}/reject", {"version": "1", "reason": "r"}, LETTER_APPROVERS, 404),
+        ("POST", f"/letters/{NO_SET}/redraft", {}, LETTER_APPROVERS, 404),
     ]
     mismatches = []
     anonymous = httpx.AsyncClient(base_url=full_system.gateway_url, timeout=30)
@@ -310,7 +518,8 @@ async def test_a_revalidation_from_the_dashboard_reaches_intake_as_the_signed_in
 
         async def history() -> list[dict[str, Any]]:
             detail = await c.get(
-                f"/api/v1/ops/packets/{pid}", headers=bearer(issue_identity_token(GATEWAY_KEY, "x", ["auditor"]))
+                f"{full_system.ops_url}/api/v1/ops/packets/{pid}",
+                headers=bearer(issue_identity_token(GATEWAY_KEY, "x", ["auditor"])),
             )
             return detail.json()["history"]  # type: ignore[no-any-return]
 

@@ -35,7 +35,7 @@ from .test_validation import BENS, PROV, packet
 PACKETS = int(os.environ.get("WISER_SCALE_PACKETS", "1000"))
 REPLICAS = 3
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-JOURNEY = ["T1", "T2", "T7", "T9", "T13", "T14", "T16"]
+JOURNEY = ["T1", "T2", "T7", "T9", "UTN", "T13", "T14", "T16"]  # the UTN: a change in place, in history
 
 
 class Scale(FullSystem):
@@ -62,6 +62,7 @@ def scale(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sc
         for i in range(REPLICAS):
             sysm.intakes.append(sysm.start_intake(f"intake-{i}", WISER_INTAKE_WORKERS="1"))
         sysm.url = sysm.intakes[0][1]
+        sysm.ops_url = sysm.ops_urls[sysm.url]
         for i in range(REPLICAS):
             port = free_port()
             sysm.start(
@@ -69,7 +70,7 @@ def scale(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sc
                 ["wiser_validation", "serve"],
                 port,
                 WISER_VALIDATION_HTTP_PORT=str(port),
-                WISER_VALIDATION_INTAKE_URL=sysm.url,
+                WISER_VALIDATION_INTAKE_URL=sysm.ops_url,
             )
         seed_partner(sysm)
         yield sysm
@@ -119,7 +120,9 @@ def _journey(pid: uuid.UUID, n: int) -> list[list[m.Message]]:
     ]
     letters: list[m.Message] = [
         m.LetterDrafted(packet_id=pid, producer="letters", letter_id=letter, kind="affirmation"),
-        m.LetterApproved(packet_id=pid, producer="letters", letter_id=letter, approved_by="supervisor-1"),
+        m.LetterApproved(
+            packet_id=pid, producer="letters", letter_id=letter, approved_by="supervisor-1", approver_role="supervisor"
+        ),
     ]
     outbound: list[m.Message] = [m.DeliveryCompleted(packet_id=pid, producer="outbound", delivery_id=uuid.uuid4())]
     return [clinical, letters, outbound]
