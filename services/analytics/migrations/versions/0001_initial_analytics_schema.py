@@ -8,7 +8,7 @@ from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from wiser_servicekit.outbox import notify_trigger_sql
+from wiser_servicekit import bus_migration
 
 revision = "0001"
 down_revision = None
@@ -87,31 +87,6 @@ def upgrade() -> None:
     op.create_index('facts_received', 'facts', ['received_day'], unique=False, schema='analytics')
     op.create_index('facts_reviewer', 'facts', ['reviewer', 'decided_day'], unique=False, schema='analytics')
     op.create_index('facts_state', 'facts', ['state', 'received_at'], unique=False, schema='analytics')
-    op.create_table('inbox',
-    sa.Column('message_id', sa.UUID(), nullable=False),
-    sa.Column('handler', sa.String(length=200), nullable=False),
-    sa.Column('processed_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('message_id', 'handler'),
-    schema='analytics'
-    )
-    op.create_table('outbox',
-    sa.Column('id', sa.BigInteger(), autoincrement=True, nullable=False),
-    sa.Column('message_id', sa.UUID(), nullable=False),
-    sa.Column('type', sa.String(length=120), nullable=False),
-    sa.Column('exchange', sa.String(length=120), nullable=False),
-    sa.Column('routing_key', sa.String(length=200), nullable=False),
-    sa.Column('packet_id', sa.UUID(), nullable=True),
-    sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('headers', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('attempts', sa.Integer(), server_default='0', nullable=False),
-    sa.Column('last_error', sa.Text(), nullable=True),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('message_id'),
-    schema='analytics'
-    )
-    op.create_index('outbox_pending', 'outbox', ['id'], unique=False, schema='analytics', postgresql_where=sa.text('published_at IS NULL'))
     op.create_table('rebuilds',
     sa.Column('id', sa.BigInteger(), autoincrement=True, nullable=False),
     sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
@@ -135,11 +110,10 @@ def upgrade() -> None:
     )
     op.create_index('records_packet', 'records', ['packet_id'], unique=False, schema='analytics')
     # ### end Alembic commands ###
-    for statement in notify_trigger_sql("analytics"):
-        op.execute(statement)
+    bus_migration.create_outbox_inbox(op, "analytics")
 
 
 def downgrade() -> None:
-    op.execute("DROP FUNCTION IF EXISTS analytics.outbox_notify() CASCADE")
-    for name in ("rebuilds", "daily", "fact_lines", "facts", "records", "outbox", "inbox"):
+    bus_migration.drop_outbox_inbox(op, "analytics")
+    for name in ("rebuilds", "daily", "fact_lines", "facts", "records"):
         op.drop_table(name, schema="analytics")

@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from wiser_servicekit.outbox import notify_trigger_sql
+from wiser_servicekit import bus_migration
 
 revision = "0001"
 down_revision = None
@@ -31,13 +31,6 @@ def upgrade() -> None:
     schema='letters'
     )
     op.create_index('check_results_letter', 'check_results', ['letter_id', 'version'], unique=False, schema='letters')
-    op.create_table('inbox',
-    sa.Column('message_id', sa.UUID(), nullable=False),
-    sa.Column('handler', sa.String(length=200), nullable=False),
-    sa.Column('processed_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('message_id', 'handler'),
-    schema='letters'
-    )
     op.create_table('letter_sets',
     sa.Column('id', sa.UUID(), nullable=False),
     sa.Column('packet_id', sa.UUID(), nullable=False),
@@ -56,23 +49,6 @@ def upgrade() -> None:
     schema='letters'
     )
     op.create_index('letter_sets_status', 'letter_sets', ['status', 'due_at'], unique=False, schema='letters')
-    op.create_table('outbox',
-    sa.Column('id', sa.BigInteger(), autoincrement=True, nullable=False),
-    sa.Column('message_id', sa.UUID(), nullable=False),
-    sa.Column('type', sa.String(length=120), nullable=False),
-    sa.Column('exchange', sa.String(length=120), nullable=False),
-    sa.Column('routing_key', sa.String(length=200), nullable=False),
-    sa.Column('packet_id', sa.UUID(), nullable=True),
-    sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('headers', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('attempts', sa.Integer(), server_default='0', nullable=False),
-    sa.Column('last_error', sa.Text(), nullable=True),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('message_id'),
-    schema='letters'
-    )
     op.create_table('packets',
     sa.Column('packet_id', sa.UUID(), nullable=False),
     sa.Column('state', sa.String(length=30), nullable=False),
@@ -159,13 +135,11 @@ def upgrade() -> None:
     schema='letters'
     )
     # ### end Alembic commands ###
-    op.execute("CREATE INDEX outbox_pending ON letters.outbox (id) WHERE published_at IS NULL")
-    for statement in notify_trigger_sql("letters"):
-        op.execute(statement)
+    bus_migration.create_outbox_inbox(op, "letters")
 
 
 def downgrade() -> None:
-    op.execute("DROP FUNCTION IF EXISTS letters.outbox_notify() CASCADE")
+    bus_migration.drop_outbox_inbox(op, "letters")
     for table in ("views", "approvals", "check_results", "letter_versions", "set_versions", "letters", "letter_sets",
-                  "packets", "templates", "outbox", "inbox"):
+                  "packets", "templates"):
         op.drop_table(table, schema="letters")
