@@ -1,4 +1,4 @@
-"""The partner API (PARTNER_API.md): OAuth2, submit, read, withdraw, documents, letters, webhooks."""
+"""Submit, read, list and withdraw packets; add documents (PARTNER_API.md "Packets", "Documents")."""
 
 from __future__ import annotations
 
@@ -7,73 +7,31 @@ import json
 import tempfile
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-import httpx
-from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from wiser_contracts import messages as m
-from wiser_servicekit.clients import request_address
-from wiser_servicekit.identity import issue_service_token
 from wiser_servicekit.problems import Problem, validation_errors
 from wiser_servicekit.telemetry import tag_packet
 
-from ..adapters.partners import Partner, issue_token, secret_matches, token_subject, unauthorized
-from ..domain.documents import ACCEPTED, CATEGORIES, MAX_DOCUMENT_BYTES, MAX_DOCUMENTS, safe_filename, sniff
-from ..domain.packet import PacketIn
-from ..domain.webhook_urls import WebhookUrlRefused
-from ..usecases import packets as uc
-from ..usecases import webhooks as webhook_uc
-from .deps import WithdrawIn, ctx_of
-from .schemas import (
+from ...domain.documents import ACCEPTED, CATEGORIES, MAX_DOCUMENT_BYTES, MAX_DOCUMENTS, safe_filename, sniff
+from ...domain.packet import PacketIn
+from ...usecases import packets as uc
+from ..deps import WithdrawIn, ctx_of
+from ..schemas import (
     DocumentOut,
     PacketPage,
     PacketView,
     SubmitResult,
-    TokenOut,
-    WebhookCreated,
-    WebhookList,
-    WebhookOut,
     problems,
 )
+from .auth import PartnerDep
 
-WEBHOOK_EVENTS = ("packet.transitioned", "packet.determined", "packet.reclassified", "letter.available")
-WEBHOOK_EVENT = Literal["packet.transitioned", "packet.determined", "packet.reclassified", "letter.available"]
-
-
-async def current_partner(request: Request) -> Partner:
-    """The calling partner, from an access token or an API key; rate limited."""
-    ctx = ctx_of(request)
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    value = value.strip()
-    if scheme.lower() != "bearer" or not value:
-        raise unauthorized()
-    async with ctx.sessions() as session:
-        if value.count(".") == 2:
-            client_id = token_subject(ctx.settings.partner_token_key, value)
-            partner = await ctx.partners.by_client_id(session, client_id) if client_id else None
-        else:
-            partner = await ctx.partners.by_api_key(session, value)
-    if partner is None:
-        raise unauthorized()
-    wait = ctx.limiter.take(partner.client_id, partner.rate_limit_per_minute)
-    if wait > 0:
-        raise Problem(
-            429,
-            "Too many requests",
-            "Slow down; see Retry-After.",
-            code="RATE_LIMITED",
-            headers={"Retry-After": str(max(1, int(wait + 0.999)))},
-        )
-    return partner
-
-
-PartnerDep = Annotated[Partner, Depends(current_partner)]
-
+router = APIRouter()
 
 # ------------------------------------------------------------------------------------ documents
 
@@ -166,79 +124,6 @@ def _parse_packet(raw: bytes | str) -> tuple[PacketIn, dict[str, Any]]:
 
 # ------------------------------------------------------------------------------------ partner API
 
-partner_router = APIRouter(tags=["partner"])
-
-
-WHY = {
-    "address": "Too many attempts from this address",
-    "name": "Too many failed attempts for this client id",
-    "locked": "Too many failed attempts for this client id from this address",
-}
-
-
-def _too_many(wait: float, reason: str = "address") -> Problem:
-    return Problem(
-        429,
-        "Too many requests",
-        f"{WHY.get(reason, WHY['address'])}; see Retry-After.",
-        code="RATE_LIMITED",
-        headers={"Retry-After": str(max(1, int(wait + 0.999)))},
-    )
-
-
-@partner_router.post(
-    "/oauth/token",
-    summary="OAuth2 client credentials",
-    response_model=TokenOut,
-    responses=problems(400, 401, 413, 429),
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/x-www-form-urlencoded": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["grant_type", "client_id", "client_secret"],
-                        "properties": {
-                            "grant_type": {"type": "string", "enum": ["client_credentials"]},
-                            "client_id": {"type": "string"},
-                            "client_secret": {"type": "string"},
-                        },
-                    }
-                }
-            },
-        }
-    },
-)
-async def oauth_token(request: Request) -> JSONResponse:
-    ctx = ctx_of(request)
-    form = await request.form(max_files=0, max_fields=10, max_part_size=4096)
-    if form.get("grant_type") != "client_credentials":
-        raise Problem(
-            400, "Unsupported grant type", "Use grant_type=client_credentials.", code="unsupported_grant_type"
-        )
-    client_id, secret = str(form.get("client_id") or "")[:200], str(form.get("client_secret") or "")[:500]
-    if not client_id or not secret:
-        raise unauthorized("client_id and client_secret are required.")
-    # Throttled per address and per client id, a client id locked out from one address only; the same answers
-    # whether the client id exists or not (nothing below the guard tells them apart, timing included).
-    address = request_address(request, ctx.settings.trusted_proxies)
-    verdict = ctx.guard.check(address, client_id)
-    if not verdict.allowed:
-        raise _too_many(verdict.retry_after, verdict.reason)
-    async with ctx.sessions() as session:
-        stored = await ctx.partners.secret_hash(session, client_id)
-    # scrypt costs ~50 ms of CPU: in a thread (a few at a time), with no pooled connection held.
-    if not await ctx.hashes.run(secret_matches, secret, stored):
-        ctx.guard.failed(address, client_id)
-        raise unauthorized("Unknown client or wrong secret.")
-    ctx.guard.succeeded(address, client_id)
-    token = issue_token(ctx.settings.partner_token_key, client_id, ctx.settings.partner_token_ttl)
-    return JSONResponse(
-        {"access_token": token, "token_type": "Bearer", "expires_in": ctx.settings.partner_token_ttl},
-        headers={"Cache-Control": "no-store"},
-    )
-
 
 SUBMIT_BODY = {
     "requestBody": {
@@ -264,7 +149,7 @@ SUBMIT_BODY = {
 }
 
 
-@partner_router.post(
+@router.post(
     "/api/v1/packets",
     status_code=201,
     response_model=SubmitResult,
@@ -336,7 +221,7 @@ async def submit(
     )
 
 
-@partner_router.get(
+@router.get(
     "/api/v1/packets/{packet_id}",
     summary="A packet's state, decision, letters and history",
     response_model=PacketView,
@@ -347,7 +232,7 @@ async def get_packet(request: Request, packet_id: uuid.UUID, partner: PartnerDep
     return await uc.get_for_partner(ctx_of(request), partner.client_id, packet_id)
 
 
-@partner_router.get(
+@router.get(
     "/api/v1/packets",
     summary="The partner's packets, newest first",
     response_model=PacketPage,
@@ -373,7 +258,7 @@ async def list_packets(
     )
 
 
-@partner_router.post(
+@router.post(
     "/api/v1/packets/{packet_id}/withdraw",
     summary="Withdraw before a determination",
     response_model=PacketView,
@@ -386,7 +271,7 @@ async def withdraw(request: Request, packet_id: uuid.UUID, body: WithdrawIn, par
     return await uc.get_for_partner(ctx, partner.client_id, packet_id)
 
 
-@partner_router.post(
+@router.post(
     "/api/v1/packets/{packet_id}/documents",
     status_code=201,
     summary="Add a document",
@@ -431,109 +316,3 @@ async def add_document(request: Request, packet_id: uuid.UUID, partner: PartnerD
     finally:
         await form.close()
     return await uc.add_document(ctx_of(request), partner.client_id, packet_id, doc)
-
-
-@partner_router.get(
-    "/api/v1/packets/{packet_id}/letters/{letter_id}",
-    summary="A decision letter (PDF)",
-    response_class=Response,
-    responses={
-        200: {"content": {"application/pdf": {}}, "description": "The letter"},
-        **problems(401, 404, 413, 422, 429, 502, 503),
-    },
-)
-async def get_letter(request: Request, packet_id: uuid.UUID, letter_id: uuid.UUID, partner: PartnerDep) -> Response:
-    ctx = ctx_of(request)
-    view = await uc.get_for_partner(ctx, partner.client_id, packet_id)
-    if not any(lt["letter_id"] == str(letter_id) for lt in view["letters"]):
-        raise Problem(404, "Not found", "No such letter for this packet.", code="LETTER_NOT_FOUND")
-    # Intake asks for the PDF in its own name (the service role); the partner's access was checked above.
-    token = issue_service_token(ctx.settings.signing_key(), ctx.settings.identity_issuer)
-    try:
-        async with httpx.AsyncClient(base_url=ctx.settings.letters_url, timeout=10) as client:
-            # Letters serves intake approved versions only, and audits the view for this partner client.
-            r = await client.get(
-                f"/api/v1/letters/{letter_id}/pdf",
-                headers={"Authorization": f"Bearer {token}", "X-Wiser-Partner": partner.client_id},
-            )
-    except httpx.HTTPError as e:
-        raise Problem(
-            503, "Letters unavailable", "Try again shortly.", code="UPSTREAM_UNAVAILABLE", headers={"Retry-After": "30"}
-        ) from e
-    if r.status_code != 200:
-        raise Problem(502 if r.status_code >= 500 else 404, "Letter not available", code="LETTER_NOT_AVAILABLE")
-    return Response(
-        r.content,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="letter-{letter_id}.pdf"'},
-    )
-
-
-class WebhookIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    url: str = Field(min_length=8, max_length=2000, pattern=r"^https?://[^\s\x00-\x1f\x7f]+$")
-    events: list[Literal[WEBHOOK_EVENT]] = Field(min_length=1, max_length=len(WEBHOOK_EVENTS))
-
-
-def _not_found() -> Problem:
-    return Problem(404, "Not found", "No such webhook.", code="WEBHOOK_NOT_FOUND")
-
-
-@partner_router.post(
-    "/api/v1/webhooks",
-    status_code=201,
-    summary="Register a webhook",
-    response_model=WebhookCreated,
-    responses=problems(401, 409, 413, 422, 429),
-)
-async def register_webhook(request: Request, body: WebhookIn, partner: PartnerDep) -> dict[str, Any]:
-    try:
-        return await webhook_uc.register(ctx_of(request), partner.client_id, body.url, list(body.events))
-    except WebhookUrlRefused as e:
-        raise Problem(
-            422,
-            "Webhook URL not allowed",
-            f"The webhook URL is refused: {e.message}.",
-            code="VALIDATION_FAILED",
-            errors=[{"field": "url", "code": e.code, "message": e.message}],
-        ) from e
-    except webhook_uc.WebhookExists as e:
-        raise Problem(409, "Webhook exists", "A webhook with this URL is registered.", code="WEBHOOK_EXISTS") from e
-
-
-@partner_router.get(
-    "/api/v1/webhooks",
-    summary="The partner's webhooks",
-    response_model=WebhookList,
-    responses=problems(401, 413, 429),
-)
-async def list_webhooks(request: Request, partner: PartnerDep) -> dict[str, Any]:
-    return await webhook_uc.listing(ctx_of(request), partner.client_id)
-
-
-@partner_router.get(
-    "/api/v1/webhooks/{webhook_id}",
-    summary="One webhook",
-    response_model=WebhookOut,
-    responses=problems(401, 404, 413, 422, 429),
-)
-async def get_webhook(request: Request, webhook_id: uuid.UUID, partner: PartnerDep) -> dict[str, Any]:
-    try:
-        return await webhook_uc.one(ctx_of(request), partner.client_id, webhook_id)
-    except webhook_uc.WebhookNotFound as e:
-        raise _not_found() from e
-
-
-@partner_router.delete(
-    "/api/v1/webhooks/{webhook_id}",
-    status_code=204,
-    summary="Remove a webhook",
-    response_class=Response,
-    responses=problems(401, 404, 413, 422, 429),
-)
-async def delete_webhook(request: Request, webhook_id: uuid.UUID, partner: PartnerDep) -> Response:
-    try:
-        await webhook_uc.remove(ctx_of(request), partner.client_id, webhook_id)
-    except webhook_uc.WebhookNotFound as e:
-        raise _not_found() from e
-    return Response(status_code=204)
