@@ -23,7 +23,8 @@ from .adapters.tables import bus_leases, bus_replicas, outbox
 from .config import Settings
 from .entrypoints.http import install_refusals, router
 from .entrypoints.messaging import make_handlers
-from .usecases.drafting import Letters, sweep_waiting_for_utn
+from .usecases.context import Letters
+from .usecases.drafting import sweep_waiting_for_utn
 
 log = logging.getLogger("wiser.letters")
 

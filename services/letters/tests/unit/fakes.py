@@ -13,7 +13,7 @@ from samples import CONTACT, PTP
 from wiser_contracts import messages as m
 from wiser_letters import templates
 from wiser_letters.adapters.render import render
-from wiser_letters.usecases.drafting import Letters
+from wiser_letters.usecases.context import Letters
 from wiser_letters.usecases.ports import (
     ApprovalRecord,
     LetterVersionRecord,

@@ -20,7 +20,7 @@ from wiser_letters import templates
 from wiser_letters.adapters.render import render
 from wiser_letters.domain.compose import compose
 from wiser_letters.domain.model import LetterModel
-from wiser_letters.usecases.drafting import page_count
+from wiser_letters.usecases.drawing import page_count
 
 TEXTS = templates.latest()["texts"]
 

@@ -13,8 +13,9 @@ from samples import PACKET, UTN, determination, dismissed_packet
 from wiser_contracts import messages as m
 from wiser_letters.domain import letter_set as ls
 from wiser_letters.usecases import approval, queries
-from wiser_letters.usecases.drafting import on_reclassified, on_transition, on_utn_recorded, sweep_waiting_for_utn
+from wiser_letters.usecases.drafting import sweep_waiting_for_utn
 from wiser_letters.usecases.errors import Forbidden, Invalid, NotAllowed, NotFound, NotYet
+from wiser_letters.usecases.events import on_reclassified, on_transition, on_utn_recorded
 from wiser_letters.usecases.ports import Caller
 
 PID = uuid.UUID(PACKET["packet_id"])

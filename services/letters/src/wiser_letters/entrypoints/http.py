@@ -16,7 +16,7 @@ from wiser_servicekit.problems import Problem, problem_response
 from wiser_servicekit.telemetry import tag_packet
 
 from ..usecases import approval, queries
-from ..usecases.drafting import Letters
+from ..usecases.context import Letters
 from ..usecases.errors import Forbidden, Invalid, NotAllowed, NotFound, Refused
 from ..usecases.ports import Caller
 

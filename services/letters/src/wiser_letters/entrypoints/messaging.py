@@ -11,8 +11,9 @@ from wiser_contracts import messages as m
 from wiser_contracts import topology
 from wiser_servicekit.consumer import Defer
 
-from ..usecases.drafting import Letters, on_reclassified, on_transition, on_utn_recorded
+from ..usecases.context import Letters
 from ..usecases.errors import NotYet
+from ..usecases.events import on_reclassified, on_transition, on_utn_recorded
 
 log = logging.getLogger("wiser.letters.messaging")
 

@@ -13,7 +13,9 @@ from ..domain import letter_set as ls
 from ..domain.checks import failures
 from ..domain.compose import EDITABLE
 from ..domain.model import Recipient, model_from_json
-from .drafting import SYSTEM, Letters, Outcome, _letter_version, blocked_reason, draft_decision, draw
+from .context import SYSTEM, Letters, Outcome
+from .drafting import draft_decision
+from .drawing import blocked_reason, draw, letter_version
 from .errors import Forbidden, Invalid, NotAllowed, NotFound
 from .ports import ApprovalRecord, Caller, SetRecord, VersionRecord
 
@@ -157,7 +159,7 @@ async def edit(
                 created_at=at,
                 template_version=now.template_version,
                 packet_version=info.version if info else None,
-                letters=[_letter_version(now.letters[r], r, new_version, d, at) for r, d in sorted(drawn.items())],
+                letters=[letter_version(now.letters[r], r, new_version, d, at) for r, d in sorted(drawn.items())],
             )
         )
         await uow.commit()

@@ -9,7 +9,7 @@ from ..domain import letter_set as ls
 from ..domain.compose import compose
 from ..domain.document import Para
 from ..domain.model import Kind, model_from_json
-from .drafting import Letters
+from .context import Letters
 from .errors import NotFound
 from .ports import Caller, SetRecord, VersionRecord, ViewRecord
 
