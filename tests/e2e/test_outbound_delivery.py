@@ -231,7 +231,9 @@ async def test_the_api_channel_is_the_signed_letter_available_webhook(flow: Flow
         )
         assert r.status_code == 201, r.text
         receiver.secret = r.json()["secret"]
-        await asyncio.sleep(2)  # the registration reaches outbound by the bus
+        # The registration reaches outbound by the bus, on another partition than the packet's events: wait
+        # until outbound holds it, or an event could be judged before outbound knows the subscription.
+        await _outbound_knows(flow, uuid.UUID(r.json()["webhook_id"]))
         pid = await flow.submit("api")
         await flow.approve(pid)
         await flow.reaches(pid, "closed")
@@ -302,3 +304,17 @@ async def test_no_phi_in_any_log_of_the_system(flow: Flow) -> None:
     logs = flow.sysm.logs()
     for phi in ("Sorelli", "+12015550111", "+12015550123", "pa@example.org"):
         assert phi not in logs, phi
+
+
+async def _outbound_knows(flow: Flow, webhook_id: uuid.UUID) -> None:
+    import asyncpg
+
+    async def known() -> bool:
+        conn = await asyncpg.connect(flow.sysm.infra.dsn())
+        try:
+            sql = "SELECT count(*) FROM outbound.subscriptions WHERE id = $1 AND secret IS NOT NULL"
+            return int(await conn.fetchval(sql, webhook_id)) == 1
+        finally:
+            await conn.close()
+
+    await eventually(known, timeout=30)
