@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
+from typing import Any
 
 from wiser_servicekit.clients import HashPool, client_address
 from wiser_servicekit.guard import CredentialGuard
 
 
 def test_failures_lock_a_name_out_from_that_address_only() -> None:
-    g = CredentialGuard(per_address_per_minute=1000, lock_after=5, lock_minutes=15, name_failures_per_minute=1000)
+    g = CredentialGuard(
+        per_address_per_minute=1000,
+        lock_after=5,
+        lock_minutes=15,
+        name_failures_per_minute=1000,
+        address_failures_per_minute=1000,
+    )
     t = 1000.0
     for i in range(4):
         assert g.check("10.0.0.9", "acme", t + i).allowed
@@ -50,6 +58,26 @@ def test_failures_for_a_name_from_many_addresses_throttle_it_but_not_where_it_si
     assert g.check("10.9.9.9", "acme", 1.0).reason == "name"
     assert g.check("198.51.100.1", "acme", 1.0).allowed  # nobody locks the partner out from elsewhere
     assert g.check("10.9.9.9", "acme", 13.0).allowed  # the bucket refills
+
+
+def test_failures_across_many_names_from_one_address_throttle_the_address_but_not_a_name_that_signs_in_there() -> None:
+    g = CredentialGuard(per_address_per_minute=1000, lock_after=100, name_failures_per_minute=1000)
+    hashed = 0
+    for i in range(50):  # a guessing run: a new client id each time, all from one address, within a second
+        if g.check("10.0.0.7", f"guess-{i}", 100.0 + i / 50).allowed:
+            hashed += 1
+            g.failed("10.0.0.7", f"guess-{i}", 100.0 + i / 50)
+    assert hashed == 10  # a minute's worth of a 10/min failure budget, then one every six seconds
+    assert g.check("10.0.0.7", "guess-x", 101.0).reason == "address"
+    assert g.address_wait("10.0.0.7", 101.0) > 0  # the gate refuses it before parsing anything
+    assert g.check("10.0.0.8", "guess-x", 101.0).allowed  # another address is not touched
+    # A partner that signed in from that address (a shared NAT, say) keeps working there, so the gate lets the
+    # address through and only untrusted names are refused.
+    g.succeeded("10.0.0.7", "acme", 90.0)
+    assert g.address_wait("10.0.0.7", 101.0) == 0.0
+    assert g.check("10.0.0.7", "acme", 101.0).allowed
+    assert g.check("10.0.0.7", "guess-y", 101.0).reason == "address"
+    assert g.check("10.0.0.7", "guess-y", 107.0).allowed  # one more failure every six seconds
 
 
 def test_x_forwarded_for_is_believed_only_from_trusted_proxies() -> None:
@@ -109,3 +137,43 @@ async def test_the_gate_answers_an_address_over_its_budget_before_the_app_runs()
         last = await c.post("/oauth/token", data={"a": "b"})
     assert codes == [200, 200, 200, 429, 429, 429] and len(ran) == 3
     assert last.json()["code"] == "RATE_LIMITED" and int(last.headers["retry-after"]) >= 1
+
+
+def test_refusals_are_logged_once_per_address_per_minute_and_not_per_request(caplog: Any) -> None:
+    from wiser_servicekit.guard import RefusalLog
+
+    refusals = RefusalLog("test")
+    with caplog.at_level(logging.WARNING, logger="wiser.guard"):
+        for i in range(500):
+            refusals.refused("10.0.0.5", "address", 100.0 + i * 0.1)  # 50 s of a flood
+        refusals.refused("10.0.0.5", "address", 161.0)
+        refusals.refused("10.0.0.6", "address", 161.0)
+    lines = [r for r in caplog.records if r.name == "wiser.guard"]
+    assert [(r.client_address, getattr(r, "refused", None)) for r in lines] == [  # type: ignore[attr-defined]
+        ("10.0.0.5", None),
+        ("10.0.0.5", 500),
+        ("10.0.0.6", None),
+    ]
+
+
+def test_uvicorns_access_line_for_a_refused_token_request_is_dropped_and_others_kept() -> None:
+    from wiser_servicekit.logs import quiet_access_refusals
+
+    quiet_access_refusals("/oauth/token")
+    access = logging.getLogger("uvicorn.access")
+
+    def line(path: str, status: int) -> logging.LogRecord:
+        return access.makeRecord(
+            "uvicorn.access",
+            logging.INFO,
+            __file__,
+            1,
+            '%s - "%s %s HTTP/%s" %d',
+            ("10.0.0.1:5000", "POST", path, "1.1", status),
+            None,
+        )
+
+    assert not access.filter(line("/oauth/token", 429))
+    assert access.filter(line("/oauth/token", 200))
+    assert access.filter(line("/oauth/token", 401))
+    assert access.filter(line("/api/v1/packets", 429))

@@ -21,6 +21,13 @@ def test_redaction_masks_identifiers_dates_and_contacts() -> None:
         assert secret not in out
 
 
+def test_redaction_leaves_ids_whole() -> None:
+    # A UUID whose last group is all digits is an id to trace by, not a phone number.
+    message_id = "6da4f2e5-0c4b-4734-a6af-051234567890"
+    assert redact(f"message {message_id} parked") == f"message {message_id} parked"
+    assert redact(f"{message_id}: call 5551234567") == f"{message_id}: call [PHONE]"
+
+
 def test_json_logs_redact_phi_keys_and_query_strings() -> None:
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)

@@ -25,7 +25,7 @@ _MBI = re.compile(
 )
 _DATE = re.compile(r"\b(19|20)\d\d-\d\d-\d\d\b")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
-_PHONE = re.compile(r"\+?1?\d{10}\b")
+_PHONE = re.compile(r"(?<![\w-])\+?1?\d{10}\b")  # not the tail of a UUID or another id
 _QUERY = re.compile(r"\?[^\s\"']*")
 _SHA256 = re.compile(r"[0-9a-f]{64}")  # a digest (e.g. an audit chain's head) is no PHI: kept whole
 _PHI_KEYS = frozenset(
@@ -96,3 +96,26 @@ def setup_logging(service: str, level: str = "INFO", stream: Any = None) -> None
     logging.getLogger("httpx").setLevel("WARNING")
     logging.getLogger("httpcore").setLevel("WARNING")
     logging.getLogger("aio_pika").setLevel("WARNING")
+
+
+class _QuietRefusals(logging.Filter):
+    """Drops uvicorn's access line for a 429 on the given paths: a flood of refused credential attempts would
+    otherwise write a line per request (the guard logs one summary per address per minute instead)."""
+
+    def __init__(self, paths: tuple[str, ...]) -> None:
+        super().__init__()
+        self.paths = paths
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and args[4] == 429:
+            return not str(args[2]).startswith(self.paths)
+        return True
+
+
+def quiet_access_refusals(*paths: str) -> None:
+    access = logging.getLogger("uvicorn.access")
+    for f in list(access.filters):
+        if isinstance(f, _QuietRefusals):
+            access.removeFilter(f)
+    access.addFilter(_QuietRefusals(tuple(paths)))

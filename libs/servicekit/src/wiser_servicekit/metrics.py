@@ -10,6 +10,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 HTTP_LATENCY = Histogram("wiser_http_request_seconds", "HTTP request latency", ["service", "method", "route", "status"])
 MESSAGES_CONSUMED = Counter("wiser_messages_consumed_total", "Messages handled", ["service", "queue", "result"])
 OUTBOX_LAG = Gauge("wiser_outbox_lag_seconds", "Age of the oldest unpublished outbox row", ["service"])
+CREDENTIAL_REFUSALS = Counter(
+    "wiser_credential_refusals_total",
+    "Credential attempts refused before any hash (token or sign-in floods)",
+    ["service", "reason"],
+)
 OUTBOX_PUBLISHED = Counter("wiser_outbox_published_total", "Outbox rows published", ["service"])
 OUTBOX_PARKED = Counter("wiser_outbox_parked_total", "Outbox rows given up on (ops replays them)", ["service"])
 OUTBOX_UNROUTABLE = Counter(

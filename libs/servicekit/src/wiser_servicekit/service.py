@@ -15,6 +15,7 @@ from fastapi import APIRouter, FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.types import ASGIApp
 
 from . import metrics
 from .crypto import FieldCipher, configure_cipher
@@ -106,3 +107,18 @@ def service_app(
         app.include_router(router)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="health/.*,metrics")
     return app
+
+
+def wrap_outermost(app: FastAPI, *wrappers: Callable[[ASGIApp], ASGIApp]) -> None:
+    """Put pure-ASGI gates outside everything the app builds (error handling, tracing, metrics, body limits): the
+    first wrapper innermost, the last outermost. What they refuse costs an HTTP parse and nothing more: no span,
+    no access log line, no middleware chain (a flood of refusals must stay cheap)."""
+    build = app.build_middleware_stack
+
+    def build_with_gates() -> ASGIApp:
+        stack = build()
+        for wrap in wrappers:
+            stack = wrap(stack)
+        return stack
+
+    app.build_middleware_stack = build_with_gates  # type: ignore[method-assign]

@@ -121,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lock_after=settings.lockout_attempts,
         lock_minutes=settings.lockout_minutes,
         name_failures_per_minute=settings.signin_failures_per_user_per_minute,
+        address_failures_per_minute=settings.signin_failures_per_address_per_minute,
     )
     st.hashes = HashPool()
     st.session_policy = SessionPolicy(

@@ -32,6 +32,9 @@ class Settings(ServiceSettings):
     lockout_minutes: int = 15
     signin_per_minute: int = 30
     signin_failures_per_user_per_minute: int = 30
+    # failures from one address for any username (an office behind one NAT shares it; people who signed in from
+    # there lately are not held back by it)
+    signin_failures_per_address_per_minute: int = 30
     # Secure cookies and HSTS: on whenever the request came over TLS, or always when this is set.
     force_https: bool = False
     # The demo users' password (WISER_ENV=dev only; outside dev, users still signing in with it stop the start).

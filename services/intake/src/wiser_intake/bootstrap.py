@@ -17,8 +17,9 @@ from wiser_contracts import topology
 from wiser_servicekit import messaging
 from wiser_servicekit.guard import GuardGate
 from wiser_servicekit.limits import Multipart, UploadRoute
+from wiser_servicekit.logs import quiet_access_refusals
 from wiser_servicekit.parked import parked_router
-from wiser_servicekit.service import runtime, service_app
+from wiser_servicekit.service import runtime, service_app, wrap_outermost
 from wiser_servicekit.settings import demo_data_allowed, refuse_demo_data
 from wiser_servicekit.surfaces import PortSurfaces
 
@@ -44,6 +45,7 @@ DEMO_PARTNER = "demo-partner"
 # What listens on the ops port (8101) only; everything else but /health/* on the partner port (8001).
 INTERNAL_PREFIXES = ("/api/v1/ops", "/ops", "/metrics")
 OPS_OPENAPI = "/api/v1/ops/openapi.json"
+TOKEN_PATH = "/oauth/token"  # noqa: S105 - a route, not a secret
 # The routes that take multipart documents, and how much (PARTNER_API.md): every other body is JSON or a
 # form of at most 1 MB. Enforced while the body streams in, before parsing and before authentication.
 UPLOADS = (
@@ -204,12 +206,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_refusals(app)
     split_openapi(app)
-    # Outermost: a flood of /oauth/token from one address is refused before anything else runs.
-    app.add_middleware(GuardGate, guard=ctx.guard, paths=("/oauth/token",), trusted_proxies=settings.trusted_proxies)
-    app.add_middleware(
-        PortSurfaces,
-        public_port=settings.http_port,
-        internal_port=settings.ops_port,
-        internal_prefixes=INTERNAL_PREFIXES,
+    # Outside everything the app builds: which port serves which surface, then a flood of /oauth/token from one
+    # address refused before anything else runs (no span, no middleware, no access line: see RefusalLog).
+    wrap_outermost(
+        app,
+        lambda inner: GuardGate(
+            inner,
+            guard=ctx.guard,
+            paths=(TOKEN_PATH,),
+            trusted_proxies=settings.trusted_proxies,
+            refusals=ctx.refusals,
+        ),
+        lambda inner: PortSurfaces(
+            inner,
+            public_port=settings.http_port,
+            internal_port=settings.ops_port,
+            internal_prefixes=INTERNAL_PREFIXES,
+        ),
     )
+    quiet_access_refusals(TOKEN_PATH)
     return app

@@ -20,10 +20,12 @@ class Settings(ServiceSettings):
     workers: int = 1
     partner_token_key: str = "dev-partner-token-key-change-me-0123456789"  # noqa: S105 - refused outside dev
     partner_token_ttl: int = 3600
-    # /oauth/token under attack: attempts per address, failures per client id (from anywhere) per minute, and how
-    # many failures lock a client id out from one address, for how long (wiser_servicekit.guard).
+    # /oauth/token under attack: attempts per address, failures per client id (from anywhere) and per address
+    # (for any client id) per minute, and how many failures lock a client id out from one address, for how long
+    # (wiser_servicekit.guard).
     token_per_address_per_minute: int = 60
     token_failures_per_client_per_minute: int = 30
+    token_failures_per_address_per_minute: int = 6  # a minute's worth at once: lockouts (5) stay reachable
     token_lock_after: int = 5
     token_lock_minutes: int = 15
     # PHI at rest: Fernet keys (comma-separated, the first encrypts) and the key of the MBI's blind index.

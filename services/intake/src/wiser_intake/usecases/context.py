@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wiser_servicekit.clients import HashPool
-from wiser_servicekit.guard import CredentialGuard
+from wiser_servicekit.guard import CredentialGuard, RefusalLog
 from wiser_servicekit.ratelimit import RateLimiter
 
 from ..adapters.partners import PartnerDirectory
@@ -28,6 +28,7 @@ class Intake:
     partners: PartnerDirectory = field(default_factory=PartnerDirectory)
     limiter: RateLimiter = field(default_factory=RateLimiter)
     guard: CredentialGuard = field(init=False)  # /oauth/token: per address, per client id, lockout from an address
+    refusals: RefusalLog = field(default_factory=lambda: RefusalLog("intake"))  # refused attempts, summarised
     hashes: HashPool = field(default_factory=HashPool)
 
     def __post_init__(self) -> None:
@@ -37,4 +38,5 @@ class Intake:
             lock_after=s.token_lock_after,
             lock_minutes=s.token_lock_minutes,
             name_failures_per_minute=s.token_failures_per_client_per_minute,
+            address_failures_per_minute=s.token_failures_per_address_per_minute,
         )

@@ -74,6 +74,7 @@ async def oauth_token(request: Request) -> JSONResponse:
     address = request_address(request, ctx.settings.trusted_proxies)
     verdict = ctx.guard.check(address, client_id)
     if not verdict.allowed:
+        ctx.refusals.refused(address, verdict.reason)
         raise _too_many(verdict.retry_after, verdict.reason)
     async with ctx.sessions() as session:
         stored = await ctx.partners.secret_hash(session, client_id)
