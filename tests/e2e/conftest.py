@@ -130,8 +130,9 @@ def system_env(infra: Infra) -> dict[str, str]:
             "WISER_VALIDATION_DB_POOL_SIZE": "6",
             "WISER_GATEWAY_DB_POOL_SIZE": "6",
             "WISER_ANALYTICS_DB_POOL_SIZE": "6",
-            # The tests take many partner tokens from one address.
+            # The tests take many partner tokens from one address, and fuzz /oauth/token from it.
             "WISER_INTAKE_TOKEN_PER_ADDRESS_PER_MINUTE": "6000",
+            "WISER_INTAKE_TOKEN_FAILURES_PER_ADDRESS_PER_MINUTE": "6000",
             "WISER_CLINICAL_DB_POOL_SIZE": "6",
             "WISER_LETTERS_DB_POOL_SIZE": "6",
         }
@@ -272,6 +273,7 @@ def full_system(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Itera
             # ... and the lockout tests fail one name many times; the per-name throttle (a burst of 5 failures at
             # the default 30/min) is the guard's unit tests' business, not a race for the next e2e sign-in.
             "WISER_GATEWAY_SIGNIN_FAILURES_PER_USER_PER_MINUTE": "600",
+            "WISER_GATEWAY_SIGNIN_FAILURES_PER_ADDRESS_PER_MINUTE": "600",
             # The tests stand in for the load balancer: X-Forwarded-For from 127.0.0.1 is believed.
             "WISER_GATEWAY_TRUSTED_PROXIES": "127.0.0.1",
         }

@@ -62,22 +62,35 @@ def test_failures_for_a_name_from_many_addresses_throttle_it_but_not_where_it_si
 
 def test_failures_across_many_names_from_one_address_throttle_the_address_but_not_a_name_that_signs_in_there() -> None:
     g = CredentialGuard(per_address_per_minute=1000, lock_after=100, name_failures_per_minute=1000)
-    hashed = 0
-    for i in range(50):  # a guessing run: a new client id each time, all from one address, within a second
-        if g.check("10.0.0.7", f"guess-{i}", 100.0 + i / 50).allowed:
-            hashed += 1
-            g.failed("10.0.0.7", f"guess-{i}", 100.0 + i / 50)
-    assert hashed == 10  # a minute's worth of a 10/min failure budget, then one every six seconds
+    g.succeeded("10.0.0.9", "acme", 90.0)  # a partner signed in from 10.0.0.9 (a shared NAT, say) before the run
+
+    def guessing_run(address: str) -> int:
+        passed = 0
+        for i in range(50):  # a new client id each time, all from one address, within a second; every check
+            name = f"guess-{address}-{i}"  # is made before any hash has failed (they are still running)
+            passed += g.check(address, name, 100.0 + i / 50).allowed
+        for i in range(50):
+            g.failed(address, f"guess-{address}-{i}", 101.0)
+        return passed
+
+    assert guessing_run("10.0.0.7") == 10  # a minute's worth of a 10/min failure budget, then one every six seconds
     assert g.check("10.0.0.7", "guess-x", 101.0).reason == "address"
     assert g.address_wait("10.0.0.7", 101.0) > 0  # the gate refuses it before parsing anything
     assert g.check("10.0.0.8", "guess-x", 101.0).allowed  # another address is not touched
-    # A partner that signed in from that address (a shared NAT, say) keeps working there, so the gate lets the
-    # address through and only untrusted names are refused.
-    g.succeeded("10.0.0.7", "acme", 90.0)
-    assert g.address_wait("10.0.0.7", 101.0) == 0.0
-    assert g.check("10.0.0.7", "acme", 101.0).allowed
-    assert g.check("10.0.0.7", "guess-y", 101.0).reason == "address"
-    assert g.check("10.0.0.7", "guess-y", 107.0).allowed  # one more failure every six seconds
+    assert g.check("10.0.0.7", "guess-y", 107.5).allowed  # one more every six seconds
+
+    # Where a partner signed in lately, the gate lets the address through and only unknown names are refused.
+    assert guessing_run("10.0.0.9") == 10
+    assert g.address_wait("10.0.0.9", 101.0) == 0.0
+    assert g.check("10.0.0.9", "acme", 101.0).allowed
+    assert g.check("10.0.0.9", "guess-y", 101.0).reason == "address"
+
+
+def test_a_success_gives_back_the_failure_its_check_reserved() -> None:
+    g = CredentialGuard(per_address_per_minute=1000, lock_after=100, address_failures_per_minute=2)
+    for i in range(10):  # partners signing in one after another from one address spend nothing
+        assert g.check("10.0.0.4", f"partner-{i}", 100.0 + i).allowed
+        g.succeeded("10.0.0.4", f"partner-{i}", 100.0 + i)
 
 
 def test_x_forwarded_for_is_believed_only_from_trusted_proxies() -> None:

@@ -35,6 +35,7 @@ def intake_settings(infra: Infra, **over: Any) -> Settings:
         "housekeeping_interval": 3600,
         # Every test module's partners get their tokens from one address in a few seconds.
         "token_per_address_per_minute": 100_000,
+        "token_failures_per_address_per_minute": 100_000,
     }
     values.update(over)
     return Settings(**values)

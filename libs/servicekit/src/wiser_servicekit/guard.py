@@ -8,10 +8,11 @@ Used by intake's `/oauth/token` (name = client id) and the gateway's sign-in (na
   the same name keeps working from every other address, so nobody can lock a partner out from elsewhere;
 - failures for one name from anywhere spend that name's bucket (`name_failures_per_minute`): once it is empty,
   attempts for the name are throttled, except from an address where the name recently signed in;
-- failures from one address for any name spend that address's failure bucket (`address_failures_per_minute`):
-  once it is empty, the address is throttled for every name that has not recently signed in from it, so a
-  flood of guesses across many names costs a handful of hashes, not one per name; when no name has signed in
-  from the address lately, `GuardGate` refuses it before the request is even parsed;
+- failures from one address for any name spend that address's failure bucket (`address_failures_per_minute`;
+  `check` reserves the failure, `succeeded` gives it back): once it is empty, the address is throttled for
+  every name that has not recently signed in from it, so a flood of guesses across many names costs a handful
+  of hashes, not one per name; when no name has signed in from the address lately, `GuardGate` refuses it
+  before the request is even parsed;
 - nothing here looks the name up, so an unknown name is throttled and locked exactly as a known one.
 
 `check` answers before the (expensive) hash is verified; `failed` / `succeeded` record the outcome.
@@ -92,13 +93,14 @@ class CredentialGuard:
         if wait > 0:
             return Verdict(False, wait, "address")
         if not self._is_trusted(address, name, now):
-            # only failures spend these buckets
-            wait = self._address_failures.peek(address, self.address_failures, now)
-            if wait > 0:
-                return Verdict(False, wait, "address")
-            wait = self._names.peek(name, self.name_failures, now)
+            wait = self._names.peek(name, self.name_failures, now)  # only failures spend the name's bucket
             if wait > 0:
                 return Verdict(False, wait, "name")
+            # An attempt reserves a failure of its address now, given back if it succeeds: attempts checked
+            # while earlier ones are still hashing cannot all slip through on the same token.
+            wait = self._address_failures.take(address, self.address_failures, now)
+            if wait > 0:
+                return Verdict(False, wait, "address")
         return Verdict(True)
 
     def address_wait(self, address: str, now: float | None = None) -> float:
@@ -113,8 +115,7 @@ class CredentialGuard:
     def failed(self, address: str, name: str, now: float | None = None) -> bool:
         """Record a failure; True when it locked the name from this address."""
         now = time.monotonic() if now is None else now
-        self._names.take(name, self.name_failures, now)
-        self._address_failures.take(address, self.address_failures, now)
+        self._names.take(name, self.name_failures, now)  # the address's failure was reserved by `check`
         key = (address, name)
         recent = [t for t in self._failures.get(key, []) if now - t < self.lock_seconds]
         recent.append(now)
@@ -129,6 +130,8 @@ class CredentialGuard:
 
     def succeeded(self, address: str, name: str, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
+        if not self._is_trusted(address, name, now):
+            self._address_failures.refund(address, self.address_failures)  # reserved by `check`, not needed
         self._failures.pop((address, name), None)
         self._trusted.put((address, name), now + self.trusted_seconds)
         if len(self._trusted_addresses) >= self._cap:

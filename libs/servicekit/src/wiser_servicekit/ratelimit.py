@@ -45,3 +45,9 @@ class RateLimiter:
         if tokens >= 1.0:
             return 0.0
         return (1.0 - tokens) / rate if rate > 0 else math.inf
+
+    def refund(self, key: str, per_minute: int) -> None:
+        """Give back a token `take` spent (a reservation that turned out not to be needed)."""
+        bucket = self._buckets.get(key)
+        if bucket is not None:
+            bucket.tokens = min(max(1.0, per_minute * self.burst_seconds / 60.0), bucket.tokens + 1.0)

@@ -360,7 +360,13 @@ async def test_oauth_token_locks_a_client_out_from_one_address_only_and_answers_
     from ..conftest import intake_settings
 
     app = create_app(
-        intake_settings(infra, trusted_proxies="127.0.0.1", token_lock_after=3, token_per_address_per_minute=60)
+        intake_settings(
+            infra,
+            trusted_proxies="127.0.0.1",
+            token_lock_after=3,
+            token_per_address_per_minute=60,
+            token_failures_per_address_per_minute=1000,  # the address's failure budget: the next test
+        )
     )
     client_id, secret = f"partner-{uuid.uuid4().hex[:8]}", "s3cret-" + uuid.uuid4().hex
     async with ctx.sessions() as session, session.begin():
@@ -392,4 +398,35 @@ async def test_oauth_token_locks_a_client_out_from_one_address_only_and_answers_
         ]
         # A burst of ten seconds' worth (10), then one a second.
         assert {r.status_code for r in flood[:10]} == {401} and {r.status_code for r in flood[-4:]} == {429}
+    await app.state.intake.sessions.kw["bind"].dispose()
+
+
+async def test_oauth_token_guesses_across_many_client_ids_from_one_address_cost_a_few_hashes(
+    infra: Any, settings: Any, ctx: Any
+) -> None:
+    from wiser_intake.bootstrap import create_app
+
+    from ..conftest import intake_settings
+
+    app = create_app(intake_settings(infra, trusted_proxies="127.0.0.1", token_failures_per_address_per_minute=6))
+    client_id, secret = f"partner-{uuid.uuid4().hex[:8]}", "s3cret-" + uuid.uuid4().hex
+    async with ctx.sessions() as session, session.begin():
+        await upsert_partner(session, client_id, "Guessing target", secret, 6000)
+
+    def form(cid: str, sec: str) -> dict[str, str]:
+        return {"grant_type": "client_credentials", "client_id": cid, "client_secret": sec}
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://intake") as c:
+        guesser = {"X-Forwarded-For": "192.0.2.77"}
+        answers = [
+            (await c.post("/oauth/token", data=form(f"guess-{i}", "wrong"), headers=guesser)).status_code
+            for i in range(12)
+        ]
+        # A minute's worth of the address's failure budget is hashed (and answered 401), then 429 for any name.
+        assert answers == [401] * 6 + [429] * 6
+        refused = await c.post("/oauth/token", data=form(client_id, secret), headers=guesser)
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+        # The partner from its own address is not held back by someone else's guessing.
+        ok = await c.post("/oauth/token", data=form(client_id, secret), headers={"X-Forwarded-For": "198.51.100.21"})
+        assert ok.status_code == 200, ok.text
     await app.state.intake.sessions.kw["bind"].dispose()
