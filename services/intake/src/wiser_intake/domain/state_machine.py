@@ -5,6 +5,9 @@ transition, with the effects to apply), `Reject` (illegal, or a guard failed: a
 machine-readable code), `Wait` (a bus trigger that is not legal yet but can
 become legal from where the packet is: early, not illegal), or `Ignore` (a stale
 outcome).
+
+The rule table and `decide` live here; what they reason about (`PacketView`, `Trigger`, the answers) in
+`triggers.py`, the guards in `guards.py`, what entering a state sets in `effects.py`.
 """
 
 from __future__ import annotations
