@@ -54,16 +54,18 @@ test: install browsers
 test-unit: install
 	$(PY) -m pytest -m "not slow" libs services/*/tests/unit
 
+# Each bench starts on a quiet machine (quiet.py waits for the pipeline to finish the last bench's packets).
+QUIET := $(PY) infra/bench/quiet.py
 bench: install
-	$(PY) infra/bench/submit_bench.py
-	$(PY) infra/bench/list_bench.py
-	$(PY) infra/bench/analytics_bench.py
-	cd infra/bench && ../../$(PY) validation_bench.py
-	$(PY) infra/bench/clinical_bench.py
-	$(PY) infra/bench/letters_bench.py
-	$(PY) infra/bench/pipeline_bench.py $(PIPELINE_BENCH_ARGS)
-	$(PY) infra/bench/outbound_bench.py
-	$(PY) infra/bench/token_flood_bench.py
+	$(QUIET) && $(PY) infra/bench/pipeline_bench.py $(PIPELINE_BENCH_ARGS)
+	$(QUIET) && $(PY) infra/bench/token_flood_bench.py
+	$(QUIET) && $(PY) infra/bench/analytics_bench.py
+	$(QUIET) && $(PY) infra/bench/letters_bench.py
+	$(QUIET) && $(PY) infra/bench/clinical_bench.py
+	$(QUIET) && $(PY) infra/bench/outbound_bench.py
+	$(QUIET) && cd infra/bench && ../../$(PY) validation_bench.py
+	$(QUIET) && $(PY) infra/bench/list_bench.py
+	$(QUIET) && $(PY) infra/bench/submit_bench.py
 
 docs: install
 	$(PY) -m wiser_contracts.schemas write

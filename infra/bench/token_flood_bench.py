@@ -29,6 +29,7 @@ import time
 import uuid
 
 import aiohttp
+import quiet
 from submit_bench import CLIENTS, INTAKE, Result, fixed_rate, one_mb_pdf, token
 
 SUBMIT_RATE = float(os.environ.get("WISER_FLOOD_SUBMIT_RATE", "3"))
@@ -78,26 +79,8 @@ def p95(result: Result) -> float:
     return statistics.quantiles(ok, n=100, method="inclusive")[94]
 
 
-def busy_share() -> float:
-    """The machine's busy CPU share over the last second (from /proc/stat)."""
-
-    def sample() -> tuple[int, int]:
-        with open("/proc/stat") as f:
-            fields = [int(x) for x in f.readline().split()[1:]]
-        idle = fields[3] + fields[4]  # idle + iowait
-        return sum(fields) - idle, sum(fields)
-
-    busy0, total0 = sample()
-    time.sleep(1.0)
-    busy1, total1 = sample()
-    return (busy1 - busy0) / max(1, total1 - total0)
-
-
-async def settle(limit: float = 120.0) -> None:
-    """Wait until the machine is quiet for three seconds in a row (the last run's packets are through)."""
-    quiet, t0 = 0, time.perf_counter()
-    while quiet < 3 and time.perf_counter() - t0 < limit:
-        quiet = quiet + 1 if await asyncio.to_thread(busy_share) < 0.15 else 0
+async def settle() -> None:
+    await quiet.settle(limit=120.0)
 
 
 def intake_cpu_seconds() -> float | None:
