@@ -243,6 +243,10 @@ SERVICE_NAMES = (
     ("wiser_intake", "intake"),
     ("wiser_validation", "validation"),
     ("wiser_gateway", "gateway"),
+    ("wiser_clinical", "clinical"),
+    ("wiser_letters", "letters"),
+    ("wiser_outbound", "outbound"),
+    ("wiser_analytics", "analytics"),
     ("wiser_sandbox", "sandbox peers (HETS, NPPES, PECOS)"),
     ("moto_server", "S3 (moto_server)"),
 )
