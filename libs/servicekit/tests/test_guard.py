@@ -190,3 +190,22 @@ def test_uvicorns_access_line_for_a_refused_token_request_is_dropped_and_others_
     assert access.filter(line("/oauth/token", 200))
     assert access.filter(line("/oauth/token", 401))
     assert access.filter(line("/api/v1/packets", 429))
+
+
+def test_a_flood_from_ever_new_addresses_and_names_cannot_grow_the_guard() -> None:
+    from wiser_servicekit.ratelimit import RateLimiter
+
+    g = CredentialGuard(per_address_per_minute=60, cap=1000)
+    for i in range(5000):
+        address, name = f"10.{i // 65536}.{i // 256 % 256}.{i % 256}", f"guess-{i}"
+        if g.check(address, name, 100.0).allowed:
+            g.failed(address, name, 100.0)
+    for limiter in (g._addresses, g._names, g._address_failures):
+        assert limiter.keys_held <= 1000
+    # The least recently used key goes first; a key in use keeps its bucket.
+    r = RateLimiter(burst_seconds=60.0, cap=2)
+    assert r.take("a", 1, 0.0) == 0.0 and r.take("a", 1, 0.0) > 0  # "a" spent its one token
+    r.take("b", 1, 0.0)
+    r.take("a", 1, 0.0)  # "a" used again: "b" is now the oldest
+    r.take("c", 1, 0.0)
+    assert r.keys_held == 2 and r.take("a", 1, 0.0) > 0 and r.take("b", 1, 0.0) == 0.0  # "b" was forgotten

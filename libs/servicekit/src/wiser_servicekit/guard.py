@@ -75,9 +75,9 @@ class CredentialGuard:
         self.name_failures = name_failures_per_minute
         self.trusted_seconds = trusted_for_hours * 3600
         # Bursts of ten seconds' worth: a flood gets a few hashes computed at once, not a minute's worth.
-        self._addresses = RateLimiter(burst_seconds=10.0)
-        self._names = RateLimiter(burst_seconds=10.0)
-        self._address_failures = RateLimiter(burst_seconds=60.0)  # a minute's worth: lockouts stay reachable
+        self._addresses = RateLimiter(burst_seconds=10.0, cap=cap)
+        self._names = RateLimiter(burst_seconds=10.0, cap=cap)
+        self._address_failures = RateLimiter(burst_seconds=60.0, cap=cap)  # a minute's worth: lockouts reachable
         self._failures: dict[tuple[str, str], list[float]] = {}
         self._locked = _Bounded(cap)
         self._trusted = _Bounded(cap)

@@ -1,4 +1,7 @@
-"""Token buckets per key (in process: each replica enforces its share)."""
+"""Token buckets per key (in process: each replica enforces its share).
+
+At most `cap` keys are kept: the least recently used goes first (its bucket would be full again by then, or the
+key is one of very many), so an attacker cycling through addresses or names cannot grow the process."""
 
 from __future__ import annotations
 
@@ -14,18 +17,26 @@ class _Bucket:
 
 
 class RateLimiter:
-    def __init__(self, burst_seconds: float = 10.0) -> None:
-        self._buckets: dict[str, _Bucket] = {}
+    def __init__(self, burst_seconds: float = 10.0, cap: int = 100_000) -> None:
+        self._buckets: dict[str, _Bucket] = {}  # in order of last use
         self.burst_seconds = burst_seconds
+        self.cap = cap
+
+    @property
+    def keys_held(self) -> int:
+        return len(self._buckets)
 
     def take(self, key: str, per_minute: int, now: float | None = None) -> float:
         """Spend one token; 0.0 if allowed, else seconds until the next token."""
         now = time.monotonic() if now is None else now
         rate = per_minute / 60.0
         capacity = max(1.0, per_minute * self.burst_seconds / 60.0)
-        bucket = self._buckets.get(key)
+        bucket = self._buckets.pop(key, None)
         if bucket is None:
-            bucket = self._buckets[key] = _Bucket(capacity, now)
+            bucket = _Bucket(capacity, now)
+            while len(self._buckets) >= self.cap:
+                del self._buckets[next(iter(self._buckets))]
+        self._buckets[key] = bucket  # the most recently used goes last
         bucket.tokens = min(capacity, bucket.tokens + (now - bucket.updated) * rate)
         bucket.updated = now
         if bucket.tokens >= 1.0:
