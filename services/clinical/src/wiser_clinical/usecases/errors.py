@@ -1,65 +1,34 @@
-"""What clinical's use cases refuse, in the domain's words; `entrypoints/deps.py` maps each kind to HTTP."""
+"""What clinical's use cases refuse, in the domain's words (the kinds are servicekit's); `entrypoints/http.py`
+maps each kind to HTTP."""
 
 from __future__ import annotations
 
-from typing import Any
-
-
-class Refused(Exception):
-    """A use case said no: a machine-readable code, a sentence, and per-field errors where they help."""
-
-    title = "Refused"
-
-    def __init__(
-        self,
-        code: str,
-        detail: str,
-        *,
-        title: str | None = None,
-        errors: list[dict[str, Any]] | None = None,
-        model_errors: list[Any] | None = None,  # pydantic's, worded per field by the entrypoint
-    ) -> None:
-        super().__init__(code)
-        self.code, self.detail, self.errors, self.model_errors = code, detail, errors, model_errors
-        if title:
-            self.title = title
-
-
-class NotFound(Refused):
-    title = "Not found"
-
-
-class Invalid(Refused):
-    """The input cannot be used (a field, a sort, an idempotency key reused with another body)."""
-
-    title = "Invalid request"
-
-
-class Malformed(Refused):
-    """The input is not something this API issued (e.g. a cursor)."""
-
-    title = "Bad request"
-
-
-class NotAllowed(Refused):
-    """The case's state or the rules do not allow it now."""
-
-    title = "Not allowed now"
-
-
-class Forbidden(Refused):
-    title = "Forbidden"
-
-
-class Stale(Refused):
-    """The caller acted on a version of the packet that is gone."""
-
-    title = "Version mismatch"
-
-
-class TooMany(Refused):
-    title = "Too many"
+from wiser_servicekit.refusals import (
+    Forbidden,
+    Invalid,
+    Malformed,
+    NotAllowed,
+    NotFound,
+    Refused,
+    Stale,
+    TooMany,
+    Unavailable,
+)
 
 
 def case_not_found() -> NotFound:
     return NotFound("CASE_NOT_FOUND", "No clinical case for this packet.")
+
+
+__all__ = [
+    "Forbidden",
+    "Invalid",
+    "Malformed",
+    "NotAllowed",
+    "NotFound",
+    "Refused",
+    "Stale",
+    "TooMany",
+    "Unavailable",
+    "case_not_found",
+]

@@ -1,71 +1,31 @@
-"""What intake's use cases refuse, in the domain's words; `entrypoints/deps.py` maps each kind to HTTP."""
+"""What intake's use cases refuse, in the domain's words (the kinds are servicekit's); `entrypoints/deps.py`
+maps each kind to HTTP."""
 
 from __future__ import annotations
 
-from typing import Any
+from wiser_servicekit.refusals import Forbidden, Invalid, Malformed, NotFound, Refused, Stale, TooMany, Unavailable
+from wiser_servicekit.refusals import NotAllowed as _NotAllowed
 
 
-class Refused(Exception):
-    """A use case said no: a machine-readable code, a sentence, and per-field errors where they help."""
-
-    title = "Refused"
-
-    def __init__(
-        self,
-        code: str,
-        detail: str,
-        *,
-        title: str | None = None,
-        errors: list[dict[str, Any]] | None = None,
-        model_errors: list[Any] | None = None,  # pydantic's, worded per field by the entrypoint
-    ) -> None:
-        super().__init__(code)
-        self.code, self.detail, self.errors, self.model_errors = code, detail, errors, model_errors
-        if title:
-            self.title = title
-
-
-class NotFound(Refused):
-    title = "Not found"
-
-
-class Invalid(Refused):
-    """The input cannot be used (a field, a sort, an idempotency key reused with another body)."""
-
-    title = "Invalid request"
-
-
-class Malformed(Refused):
-    """The input is not something this API issued (e.g. a cursor)."""
-
-    title = "Bad request"
-
-
-class NotAllowed(Refused):
+class NotAllowed(_NotAllowed):
     """The packet's state or the rules do not allow it now."""
 
     title = "Transition not allowed"
-
-
-class Forbidden(Refused):
-    title = "Forbidden"
-
-
-class Stale(Refused):
-    """The caller acted on a version of the packet that is gone."""
-
-    title = "Version mismatch"
-
-
-class TooMany(Refused):
-    title = "Too many"
 
 
 def packet_not_found() -> NotFound:
     return NotFound("PACKET_NOT_FOUND", "No such packet.")
 
 
-class Unavailable(Refused):
-    """A peer the use case needs (e.g. validation's reference data) cannot be reached: try again shortly."""
-
-    title = "Service unavailable"
+__all__ = [
+    "Forbidden",
+    "Invalid",
+    "Malformed",
+    "NotAllowed",
+    "NotFound",
+    "Refused",
+    "Stale",
+    "TooMany",
+    "Unavailable",
+    "packet_not_found",
+]
