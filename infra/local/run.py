@@ -147,9 +147,9 @@ def env_for(name: str) -> dict[str, str]:
     env.setdefault(f"WISER_{up}_DATABASE_ADMIN_URL", f"postgresql+asyncpg://postgres@127.0.0.1:5432/{DB_NAME}")
     env.setdefault(f"WISER_{up}_S3_ENDPOINT_URL", f"http://127.0.0.1:{S3_PORT}")
     env.setdefault("WISER_FIXTURES_DIR", str(FIXTURES))
-    # PostgreSQL's default max_connections is 100: eight processes (intake runs two workers) with a pool of 6
-    # (and its overflow) plus their relay and lease connections stay under it; 16 each would not.
-    env.setdefault(f"WISER_{up}_DB_POOL_SIZE", "6")
+    # PostgreSQL's default max_connections is 100: eight processes (intake runs two workers) with a pool of 8
+    # (no overflow) plus their relay and lease connections stay under it; 16 each would not.
+    env.setdefault(f"WISER_{up}_DB_POOL_SIZE", "8")
     if name == "intake":
         env.setdefault("WISER_INTAKE_WORKERS", "2")
         env.setdefault("WISER_INTAKE_OPS_PORT", str(INTAKE_OPS_PORT))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import httpx
 from fastapi import FastAPI
 
 from wiser_contracts import topology
 from wiser_servicekit import messaging
+from wiser_servicekit.httpclient import peer_client
 from wiser_servicekit.parked import parked_router
 from wiser_servicekit.service import runtime, service_app
 
@@ -21,7 +21,7 @@ from .entrypoints.messaging import make_handlers
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     rt = runtime("analytics", settings, phi=False)
-    http = httpx.AsyncClient(timeout=settings.peer_timeout)
+    http = peer_client(timeout=settings.peer_timeout)
     model = SqlReadModel(rt.sessions)
     history = HistoryClient(
         settings.intake_ops_url, settings.history_export_path, settings.signing_key(), settings.identity_issuer, http

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import httpx
 from fastapi import FastAPI
 
 from wiser_contracts import topology
 from wiser_servicekit import messaging
+from wiser_servicekit.httpclient import peer_client
 from wiser_servicekit.parked import parked_router
 from wiser_servicekit.service import runtime, service_app
 
@@ -29,7 +29,7 @@ from .usecases.utn import request_due_utns
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     rt = runtime("clinical", settings, phi=False)  # clinical keeps no PHI: it reads it from intake when shown
-    http = httpx.AsyncClient(timeout=10)
+    http = peer_client(timeout=10)
     ctx = Clinical(
         uow=lambda: SqlUnitOfWork(rt.sessions),
         intake=IntakeClient(settings.intake_url, settings.signing_key(), settings.identity_issuer, http),

@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
@@ -19,6 +18,7 @@ from wiser_servicekit.clients import HashPool
 from wiser_servicekit.db import make_engine, make_sessionmaker
 from wiser_servicekit.guard import CredentialGuard
 from wiser_servicekit.health import health_router, standard_checks
+from wiser_servicekit.httpclient import peer_client
 from wiser_servicekit.limits import BodyLimits
 from wiser_servicekit.logs import setup_logging
 from wiser_servicekit.settings import DemoDataRefused, demo_data_allowed, refuse_demo_data
@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     instrument_httpx()
     engine = make_engine(settings.database_url, settings.db_schema, settings.db_pool_size)
     sessions = make_sessionmaker(engine)
-    http = httpx.AsyncClient(timeout=15)
+    http = peer_client(timeout=15)
     broker = messaging.make_broker(settings.amqp_url, "gateway")
     hub = Hub()
     subscribe_live(broker, hub)

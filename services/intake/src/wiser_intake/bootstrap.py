@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from wiser_contracts import topology
 from wiser_servicekit import messaging
 from wiser_servicekit.guard import GuardGate
+from wiser_servicekit.httpclient import peer_client
 from wiser_servicekit.limits import Multipart, UploadRoute
 from wiser_servicekit.logs import quiet_access_refusals
 from wiser_servicekit.parked import parked_router
@@ -149,7 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     rt = runtime("intake", settings)
     configure_command_authority(CommandAuthority(settings.identity_verifier(), settings.command_token_max_age))
-    http = httpx.AsyncClient()
+    http = peer_client()
     store = document_store(settings)
     ctx = bootstrap(settings, rt.sessions, store=store, http=http)
     bus = messaging.ServiceBus(

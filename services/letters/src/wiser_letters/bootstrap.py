@@ -7,11 +7,11 @@ import contextlib
 import logging
 from datetime import UTC, datetime
 
-import httpx
 from fastapi import FastAPI
 
 from wiser_contracts import topology
 from wiser_servicekit import messaging
+from wiser_servicekit.httpclient import peer_client
 from wiser_servicekit.parked import parked_router
 from wiser_servicekit.service import runtime, service_app
 
@@ -32,7 +32,7 @@ log = logging.getLogger("wiser.letters")
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     rt = runtime("letters", settings)
-    http = httpx.AsyncClient(timeout=settings.peer_timeout)
+    http = peer_client(timeout=settings.peer_timeout)
     key, issuer = settings.signing_key(), settings.identity_issuer
     store = PdfStore(
         settings.s3_bucket,

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from wiser_contracts import topology
 from wiser_servicekit import messaging
 from wiser_servicekit.health import health_router
+from wiser_servicekit.httpclient import peer_client
 from wiser_servicekit.logs import setup_logging
 from wiser_servicekit.parked import parked_router
 from wiser_servicekit.problems import install_problem_handlers
@@ -89,7 +90,7 @@ def bootstrap(
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     rt = runtime("validation", settings)
-    http = httpx.AsyncClient(timeout=settings.peer_timeout)
+    http = peer_client(timeout=settings.peer_timeout)
     validation = bootstrap(settings, rt.sessions, http)
     bus = messaging.ServiceBus(
         "validation",
