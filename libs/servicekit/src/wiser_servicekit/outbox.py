@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import uuid
 import zlib
@@ -44,7 +45,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wiser_contracts import Message, topology
@@ -88,32 +89,65 @@ def outbox_tables(metadata: MetaData) -> tuple[Table, Table]:
     return outbox, inbox
 
 
+def _name(table: Table) -> str:
+    return f'"{table.schema}"."{table.name}"' if table.schema else f'"{table.name}"'
+
+
+_SQL: dict[tuple[str, str], str] = {}
+
+
+def _sql(kind: str, table: Table) -> str:
+    """The statement for `kind` on `table`, built once: every message of every service runs one of these. The
+    only names in it are the service's own table's, never input."""
+    key = (kind, _name(table))
+    if key not in _SQL:
+        if kind == "outbox":
+            _SQL[key] = (
+                f"INSERT INTO {key[1]} (message_id, type, exchange, routing_key, packet_id, body, headers) "  # noqa: S608
+                "VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            )
+        else:
+            _SQL[key] = (
+                f"INSERT INTO {key[1]} (message_id, handler) VALUES ($1, $2) "  # noqa: S608
+                "ON CONFLICT DO NOTHING RETURNING message_id"
+            )
+    return _SQL[key]
+
+
+async def driver_connection(session: AsyncSession) -> Any:
+    """The asyncpg connection under `session`'s transaction: the bus's own statements skip SQLAlchemy's
+    statement building and compilation and run as prepared statements (asyncpg caches them)."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    adapted: Any = raw.dbapi_connection
+    # SQLAlchemy's asyncpg adapter opens its transaction lazily, at its own first statement: open it now, or a
+    # statement sent straight to asyncpg would run outside it (in autocommit) and survive a rollback.
+    if not getattr(adapted, "_started", True):
+        await adapted._start_transaction()
+    return raw.driver_connection
+
+
 async def add_to_outbox(session: AsyncSession, outbox: Table, message: Message) -> None:
     """Stage `message` for publishing when the surrounding transaction commits."""
     headers: dict[str, str] = message.amqp_headers()
     headers.update(telemetry.inject_current())
-    await session.execute(
-        outbox.insert().values(
-            message_id=message.message_id,
-            type=message.type,
-            exchange=topology.exchange_for(type(message)).name,
-            routing_key=message.routing_key(),
-            packet_id=message.packet_id,
-            body=message.model_dump_json(),
-            headers=headers,
-        )
+    conn = await driver_connection(session)
+    await conn.execute(
+        _sql("outbox", outbox),
+        message.message_id,
+        message.type,
+        topology.exchange_for(type(message)).name,
+        message.routing_key(),
+        message.packet_id,
+        message.model_dump_json(),
+        json.dumps(headers),  # SQLAlchemy's asyncpg dialect gives jsonb a text codec
     )
 
 
 async def record_in_inbox(session: AsyncSession, inbox: Table, message_id: uuid.UUID, handler: str) -> bool:
     """Record a consumed message; False when this handler already processed it."""
-    result = await session.execute(
-        insert(inbox)
-        .values(message_id=message_id, handler=handler)
-        .on_conflict_do_nothing()
-        .returning(inbox.c.message_id)
-    )
-    return result.first() is not None
+    conn = await driver_connection(session)
+    return await conn.fetchval(_sql("inbox", inbox), message_id, handler) is not None
 
 
 class OutboxRelay:

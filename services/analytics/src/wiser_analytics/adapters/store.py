@@ -16,7 +16,7 @@ from sqlalchemy import delete, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from wiser_servicekit.outbox import record_in_inbox
+from wiser_servicekit.outbox import driver_connection, record_in_inbox
 
 from ..domain.facts import FROM_HISTORY, Fact, Record, daily_delta
 from .tables import SCHEMA, daily, fact_lines, facts, inbox, rebuilds, records
@@ -94,9 +94,7 @@ class SqlUnit:
 
     async def _conn(self) -> Any:
         if self._raw is None:
-            connection = await self.session.connection()
-            raw = await connection.get_raw_connection()
-            self._raw = raw.driver_connection
+            self._raw = await driver_connection(self.session)
         return self._raw
 
     async def record_inbox(self, message_id: uuid.UUID, handler: str) -> bool:
