@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import copy
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Self
 
+from wiser_clinical.domain.assignment import Reach
 from wiser_clinical.domain.checklist import AnswerRecord
 from wiser_clinical.domain.model import Assignment, Case, Reviewer, Status
 from wiser_clinical.reference import load_checklists
@@ -89,12 +91,19 @@ class FakeUow:
     async def save_case(self, case: Case) -> None:
         self.t.cases[case.packet_id] = replace(case)
 
-    async def waiting_cases(self) -> list[Case]:
+    async def waiting_cases(self, where: Collection[Reach] | None = None) -> list[Case]:
         held = {a["packet_id"] for a in self.t.assignments if a["active"]}
         return [
             replace(c)
             for c in self.t.cases.values()
-            if c.status in (Status.QUEUED, Status.MD_REVIEW) and c.packet_id not in held
+            if c.status in (Status.QUEUED, Status.MD_REVIEW)
+            and c.packet_id not in held
+            and (
+                where is None
+                or any(
+                    r.stage == c.stage and c.state_of_service in r.states and c.service_id in r.services for r in where
+                )
+            )
         ]
 
     async def open_cases(self) -> list[tuple[Case, Assignment | None]]:

@@ -287,4 +287,8 @@ async def test_the_queue_shows_time_left_at_risk_unassignable_and_load() -> None
     ]
     assert out["counts"]["unassignable"] == 1 and out["counts"]["at_risk"] == 1
     only = await queries.queue(ctx, unassignable=True)
-    assert [r["packet_id"] for r in only["cases"]] == [str(texas)]
+    assert [r["packet_id"] for r in only["cases"]] == [str(texas)] and only["total"] == 1
+    # A page at a time (a backlog of thousands is not one page); the counts still cover every open case.
+    second = await queries.queue(ctx, offset=1, limit=1)
+    assert [r["packet_id"] for r in second["cases"]] == [str(texas)] and second["total"] == 3
+    assert second["counts"]["open"] == 3 and (second["offset"], second["limit"]) == (1, 1)

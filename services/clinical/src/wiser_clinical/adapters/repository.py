@@ -4,11 +4,12 @@ transaction."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from wiser_contracts.envelope import Message
 from wiser_servicekit.outbox import add_to_outbox, record_in_inbox
 
+from ..domain.assignment import Reach
 from ..domain.checklist import Answer, AnswerRecord, Evidence
 from ..domain.model import Assignment, Case, Licence, Line, Reviewer, Stage, Status
 from .tables import answers, assignments, cases, determinations, inbox, notes, outbox, reads, reviewers, utn_requests
@@ -179,16 +181,26 @@ class SqlUnitOfWork:
             update(cases).where(cases.c.packet_id == case.packet_id).values(**_case_values(case), updated_at=func.now())
         )
 
-    async def waiting_cases(self) -> list[Case]:
+    async def waiting_cases(self, where: Collection[Reach] | None = None) -> list[Case]:
         held = select(assignments.c.packet_id).where(assignments.c.active.is_(True))
-        rows = (
-            await self.session.execute(
-                select(cases).where(
-                    cases.c.status.in_((Status.QUEUED.value, Status.MD_REVIEW.value)),
-                    cases.c.packet_id.not_in(held),
+        query = select(cases).where(
+            cases.c.status.in_((Status.QUEUED.value, Status.MD_REVIEW.value)),
+            cases.c.packet_id.not_in(held),
+        )
+        if where is not None:
+            query = query.where(
+                or_(
+                    *(
+                        and_(
+                            cases.c.status == (Status.MD_REVIEW if r.stage == Stage.MD else Status.QUEUED).value,
+                            cases.c.state_of_service.in_(sorted(r.states)),
+                            cases.c.service_id.in_(sorted(r.services)),
+                        )
+                        for r in where
+                    )
                 )
             )
-        ).all()
+        rows = (await self.session.execute(query)).all()
         return [_case(r) for r in rows]
 
     async def open_cases(self) -> list[tuple[Case, Assignment | None]]:

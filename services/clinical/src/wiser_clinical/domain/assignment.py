@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from .model import MD, NURSE, Case, Reviewer, Stage
@@ -72,6 +73,35 @@ def pick(
     if not eligible:
         return None
     return min(eligible, key=lambda r: (loads.get(r.user_id, 0), -(r.capacity - loads.get(r.user_id, 0)), r.user_id))
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Where the reviewers the system may give a stage's cases to have room today: states and services."""
+
+    stage: Stage
+    states: frozenset[str]
+    services: frozenset[str]
+
+
+def reach(reviewers: Sequence[Reviewer], day: date, loads: Mapping[str, int]) -> list[Reach]:
+    """Per stage, the states and services some reviewer with room covers (empty: no waiting case can be assigned,
+    so the queue need not be read). The system gives nurse-stage cases to nurses only, and a medical director's
+    stage to medical directors."""
+    found: dict[Stage, tuple[set[str], set[str]]] = {}
+    for r in reviewers:
+        stage = {NURSE: Stage.NURSE, MD: Stage.MD}.get(r.role)
+        if stage is None or not (r.active and r.auto_assign and loads.get(r.user_id, 0) < r.capacity):
+            continue
+        licensed = {lic.state for lic in r.licences if lic.valid_on(day)}
+        if licensed and r.services:
+            states, services = found.setdefault(stage, (set(), set()))
+            states |= licensed
+            services |= r.services
+    return [
+        Reach(stage, frozenset(st), frozenset(sv))
+        for stage, (st, sv) in sorted(found.items(), key=lambda kv: kv[0].value)
+    ]
 
 
 def plan(

@@ -77,6 +77,8 @@ async def get_queue(
     assigned_to: Annotated[str | None, Query(max_length=80)] = None,
     at_risk: bool | None = None,
     unassignable: bool | None = None,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> s.QueueOut:
     require_roles(identity, READERS)
     out = await queries.queue(
@@ -88,6 +90,8 @@ async def get_queue(
         assigned_to=assigned_to,
         at_risk=at_risk,
         unassignable=unassignable,
+        offset=offset,
+        limit=limit,
     )
     return s.QueueOut.model_validate(out)
 

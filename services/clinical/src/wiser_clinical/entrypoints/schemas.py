@@ -53,7 +53,10 @@ class QueueCounts(BaseModel):
 
 
 class QueueOut(BaseModel):
-    cases: list[CaseRow]
+    cases: list[CaseRow] = Field(description="A page of the matching cases, by time left.")
+    total: int = Field(description="How many open cases match the filters.")
+    offset: int
+    limit: int
     reviewers: list[ReviewerLoad]
     counts: QueueCounts
 

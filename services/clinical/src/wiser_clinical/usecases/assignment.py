@@ -130,12 +130,16 @@ async def assign_waiting(ctx: Clinical) -> int:
     """Give every waiting case the least-loaded eligible reviewer, in queue order; decisions serialised."""
     async with ctx.uow() as uow:
         await uow.lock_assignments()
-        waiting = await uow.waiting_cases()
-        if not waiting:
-            return 0
         reviewers = await uow.reviewers()
         loads = await uow.loads()
         now = ctx.now()
+        # Only the cases someone with room could take: a long queue while every reviewer is full costs nothing.
+        where = rules.reach(reviewers, now.date(), loads)
+        if not where:
+            return 0
+        waiting = await uow.waiting_cases(where)
+        if not waiting:
+            return 0
         planned = rules.plan(waiting, reviewers, now.date(), loads, _specialties(ctx))
         by_id = {c.packet_id: c for c in waiting}
         for packet_id, reviewer_id in planned:

@@ -4,7 +4,7 @@ intake's ops API, the MAC's UTN service, and the clock. `adapters/` implements t
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -12,6 +12,7 @@ from typing import Any, Protocol, Self
 
 from wiser_contracts.envelope import Message
 
+from ..domain.assignment import Reach
 from ..domain.checklist import AnswerRecord, Checklists
 from ..domain.model import Assignment, Case, Reviewer
 
@@ -38,7 +39,10 @@ class UnitOfWork(Protocol):
     async def case(self, packet_id: uuid.UUID, *, lock: bool = False) -> Case | None: ...
     async def add_case(self, case: Case) -> bool: ...
     async def save_case(self, case: Case) -> None: ...
-    async def waiting_cases(self) -> list[Case]: ...
+    async def waiting_cases(self, where: Collection[Reach] | None = None) -> list[Case]:
+        """Cases no one holds (queued, or escalated to a medical director); with `where`, only those of a
+        stage, state and service it names."""
+
     async def open_cases(self) -> list[tuple[Case, Assignment | None]]: ...
 
     # assignments: one active per case (the database refuses a second: `assign` returns False)

@@ -55,25 +55,34 @@ async def queue(
     assigned_to: str | None = None,
     at_risk: bool | None = None,
     unassignable: bool | None = None,
+    offset: int = 0,
+    limit: int = 100,
 ) -> dict[str, Any]:
-    """Every open case by time left, each saying who holds it and whether anyone eligible could."""
+    """The open cases by time left matching the filters, `limit` of them from `offset` (`total`: how many
+    match), each saying who holds it and whether anyone eligible could; counts over every open case."""
     now = ctx.now()
     async with ctx.uow() as uow:
         rows = await uow.open_cases()
         reviewers = await uow.reviewers()
         loads = await uow.loads()
     specialties = {sid: c.specialties for sid, c in ctx.checklists.services.items()}
+    # Whether anyone could take a case depends only on its stage, state, service and who declined it: thousands
+    # of waiting cases share a few of those.
+    eligible: dict[tuple[Any, ...], bool] = {}
     out = []
     for case, held in sorted(rows, key=lambda r: rules.queue_key(r[0])):
         row = case_row(ctx, case, held, now)
         if held is None:
             # Nobody eligible even with spare capacity ignored? Then it stays queued and shows as unassignable.
-            relevant = specialties.get(case.service_id or "", frozenset())
-            row["unassignable"] = not any(
-                not rules.why_not(r, case, now.date(), 0, relevant)
-                for r in reviewers
-                if r.user_id not in case.declined_by
-            )
+            key = (case.stage, case.state_of_service, case.service_id, frozenset(case.declined_by))
+            if key not in eligible:
+                relevant = specialties.get(case.service_id or "", frozenset())
+                eligible[key] = any(
+                    not rules.why_not(r, case, now.date(), 0, relevant)
+                    for r in reviewers
+                    if r.user_id not in case.declined_by
+                )
+            row["unassignable"] = not eligible[key]
         if status and row["status"] != status:
             continue
         if state_of_service and case.state_of_service != state_of_service:
@@ -101,7 +110,10 @@ async def queue(
         for r in sorted(reviewers, key=lambda r: (r.role, r.user_id))
     ]
     return {
-        "cases": out,
+        "cases": out[offset : offset + limit],
+        "total": len(out),
+        "offset": offset,
+        "limit": limit,
         "reviewers": load_rows,
         "counts": {
             "open": len(rows),
