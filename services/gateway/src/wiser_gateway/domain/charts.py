@@ -28,6 +28,9 @@ def _fill(i: int) -> str:
     return SHADES[0] if kind == "solid" else f"url(#{kind})"
 
 
+TITLE_CHAR_PX = 7.8  # a character of the 13px bold title, roughly
+
+
 def bar_chart(
     title: str,
     labels: list[str],
@@ -39,6 +42,13 @@ def bar_chart(
 ) -> str:
     """Grouped vertical bars: one group per label, one bar per series, each bar labelled with its value."""
     top, bottom, left, right = 34, 46, 44, 10
+    # The legend follows the title on its line, or goes on a line of its own when the title leaves no room
+    # (widths estimated: about 0.6 em a character).
+    legend = [(name, 24 + 7 * len(name)) for name, _ in series]
+    lx, ly = left + max(260, round(len(title) * TITLE_CHAR_PX) + 16), 6
+    if lx + sum(w for _, w in legend) > width - right:
+        lx, ly = left, 24
+        top += 18
     plot_w, plot_h = width - left - right, height - top - bottom
     values = [v for _, vs in series for v in vs]
     vmax = max([*values, 1])
@@ -55,13 +65,12 @@ def bar_chart(
         _defs(),
         f'<text x="{left}" y="16" font-size="13" font-weight="bold">{escape(title)}</text>',
     ]
-    lx = left + 260
-    for i, (name, _) in enumerate(series):
+    for i, (name, w) in enumerate(legend):
         out.append(
-            f'<rect x="{lx}" y="6" width="12" height="12" fill="{_fill(i)}" stroke="#000" stroke-width="0.5"/>'
-            f'<text x="{lx + 16}" y="16" font-size="11">{escape(name)}</text>'
+            f'<rect x="{lx}" y="{ly}" width="12" height="12" fill="{_fill(i)}" stroke="#000" stroke-width="0.5"/>'
+            f'<text x="{lx + 16}" y="{ly + 10}" font-size="11">{escape(name)}</text>'
         )
-        lx += 24 + 7 * len(name)
+        lx += w
     out.append(
         f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#000"/>'
         f'<text x="{left - 4}" y="{top + 8}" font-size="10" text-anchor="end">{vmax:g}</text>'

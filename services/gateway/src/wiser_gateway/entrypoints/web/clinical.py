@@ -23,6 +23,7 @@ REVIEWERS_AND_SUPERVISORS = REVIEWERS | {roles.SUPERVISOR}
 MDS = frozenset({roles.MEDICAL_DIRECTOR})
 SUPERVISORS = frozenset({roles.SUPERVISOR})
 PROFILE_ADMINS = frozenset({roles.SUPERVISOR, roles.ADMIN})
+PAGE = 100  # cases per page of the queue
 FILTERS = ("status", "state_of_service", "service_id", "review_type", "at_risk", "unassignable", "assigned_to")
 NOTICES = {
     "taken": "The case is yours.",
@@ -51,12 +52,28 @@ async def _queue_page(request: Request, title: str, forced: dict[str, str]) -> R
     f = {**_filters(request), **forced}
     if f.get("assigned_to") == "me":
         f["assigned_to"] = str(session.user.id)
-    params = {k: v for k, v in f.items() if v}
+    params: dict[str, Any] = {k: v for k, v in f.items() if v}
+    offset = request.query_params.get("offset", "0")
+    params["offset"] = int(offset) if offset.isdigit() and len(offset) <= 7 else 0
+    params["limit"] = PAGE
     up = await app_state(request).clinical.queue(session.user, params)
     if not up.ok:
         return upstream_problem(up, request)
     data = up.json()
     names = {r["user_id"]: r["display_name"] or r["user_id"] for r in data["reviewers"]}
+    shown = {k: v for k, v in _filters(request).items() if v and k not in forced}
+
+    def page_at(start: int) -> str:
+        return f"{request.url.path}?{urlencode({**shown, 'offset': start})}"
+
+    start, total = int(data.get("offset", 0)), int(data.get("total", len(data["cases"])))
+    pages = {
+        "first": start + 1 if data["cases"] else 0,
+        "last": start + len(data["cases"]),
+        "total": total,
+        "previous": page_at(max(0, start - PAGE)) if start > 0 else None,
+        "next": page_at(start + PAGE) if start + PAGE < total else None,
+    }
     return render(
         request,
         "clinical_queue.html",
@@ -65,6 +82,7 @@ async def _queue_page(request: Request, title: str, forced: dict[str, str]) -> R
         filters=f,
         forced=forced,
         data=data,
+        pages=pages,
         names=names,
         me=str(session.user.id),
         can_take=bool(session.user.roles & REVIEWERS),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -67,13 +68,16 @@ async def packets_page(request: Request) -> Response:
     require(session, STAFF)
     st = app_state(request)
     f = _filters(request)
-    listing = await st.intake.packets(session.user, _intake_params(f, st.settings.packets_page_size))
-    counts = await st.intake.counts(session.user)
+    # The page, the counts per state, and the letter sets that could not be drafted (they put their packet at
+    # risk: said beside it, with the reason) are asked for side by side.
+    listing, counts, blocked = await asyncio.gather(
+        st.intake.packets(session.user, _intake_params(f, st.settings.packets_page_size)),
+        st.intake.counts(session.user),
+        st.letters.awaiting(session.user, ("blocked",)),
+    )
     if not listing.ok:
         return upstream_problem(listing, request)
     template = "packets_results.html" if request.query_params.get("fragment") else "packets.html"
-    # Letters that could not be drafted put their packet at risk: say so beside it, with the reason.
-    blocked = await st.letters.awaiting(session.user, ("blocked",))
     blocked_sets = (blocked.json() or {}).get("items", []) if blocked.ok else []
     blocked_letters = {i["packet_id"]: i["blocked_reason"] for i in blocked_sets}
     return render(
