@@ -124,6 +124,12 @@ class PacketReceived(Event):
         description="The ordering practitioner's NPI (analytics: gold-card candidates).",
         examples=["1234567893"],
     )
+    partner_client_id: str | None = Field(
+        default=None,
+        description="The integration partner's client that submitted it, if one did (outbound: whose webhooks "
+        "and deliveries).",
+        examples=["demo-partner"],
+    )
 
 
 class PacketTransitioned(Event):

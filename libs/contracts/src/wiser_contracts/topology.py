@@ -194,6 +194,8 @@ LETTERS = Consumer(
 OUTBOUND = Consumer(
     "outbound",
     (
+        # Who submitted it (so a transition needs no call to intake to find the partner), then what happens to it.
+        Interest("on_packet_received", m.PacketReceived),
         Interest("on_packet_transitioned", m.PacketTransitioned),
         Interest("on_packet_reclassified", m.PacketReclassified),
         # Registrations on intake's partner API reach outbound, which owns them (services/outbound/README.md).

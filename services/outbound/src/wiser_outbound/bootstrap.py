@@ -4,6 +4,7 @@ others: tests pass fakes); `create_app` wraps them in the service (bus, schedule
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wiser_contracts import topology
 from wiser_servicekit import messaging
+from wiser_servicekit.httpclient import peer_client
 from wiser_servicekit.parked import parked_router
 from wiser_servicekit.seal import Sealer
 from wiser_servicekit.service import runtime, service_app
@@ -79,7 +81,7 @@ def bootstrap(
         assert sessions is not None
         uow = _sql_uow(sessions)
     if http is None and (intake is None or letters is None or channels is None):
-        http = httpx.AsyncClient(timeout=settings.peer_timeout)
+        http = peer_client(timeout=settings.peer_timeout)
     return Outbound(
         uow=uow,
         intake=intake or IntakeClient(settings.intake_url, key, issuer, http),  # type: ignore[arg-type]
@@ -97,6 +99,7 @@ def bootstrap(
         clock=clock,
         batch=settings.batch,
         claim_seconds=settings.claim_seconds,
+        catch_up=timedelta(minutes=settings.webhook_catch_up_minutes),
         sessions=sessions,
     )
 
@@ -108,7 +111,7 @@ def _verifier(request: Request) -> Any:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     rt = runtime("outbound", settings)
-    http = httpx.AsyncClient(timeout=settings.peer_timeout)
+    http = peer_client(timeout=settings.peer_timeout)
     ctx = bootstrap(settings, rt.sessions, http)
     bus = messaging.ServiceBus(
         "outbound", settings, rt.sessions, outbox, topology.OUTBOUND, make_handlers(ctx), (bus_leases, bus_replicas)

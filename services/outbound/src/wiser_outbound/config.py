@@ -46,6 +46,8 @@ class Settings(ServiceSettings):
     webhook_seal_keys: str = "q3n7w1pV0b8Q5d3Kx2hY9mL4sT6eR1uA0cF8gJ2iN5o="
     webhook_allow: str = ""  # host:port pairs allowed although private (dev and test only)
     webhook_timeout: float = 10.0
+    # Handled events kept for a registration that reaches outbound after its partner's first events (minutes).
+    webhook_catch_up_minutes: float = 60.0
     # Retry schedules (fixed-delay tiers, seconds) and budgets per channel, the defaults of `channel_settings`.
     webhook_delays: str = "10,30,60,300,900,1800,3600,7200,14400"
     webhook_budget_seconds: float = 28 * 3600  # the last attempt lands past 24 h (PARTNER_API.md: at least 24 h)

@@ -283,3 +283,51 @@ async def test_a_crash_after_the_provider_took_it_sends_nothing_twice(ctx: Outbo
                if d["packet_id"] == p["packet_id"]]  # fmt: skip
     requester = next(c for c in listing[0]["copies"] if c["recipient"] == "requester")
     assert [a["outcome"] for a in requester["attempts"]] == ["recovered"]  # attempt 1, answered after the restart
+
+
+async def test_a_late_registration_catches_up_on_its_partners_events_in_the_database(ctx: Outbound) -> None:
+    from sqlalchemy import func
+
+    from wiser_outbound.adapters.tables import heard, webhook_deliveries
+    from wiser_outbound.usecases import webhooks
+    from wiser_servicekit.seal import Sealer
+
+    client = f"late-{uuid.uuid4().hex[:6]}"
+    p = packet("api")
+    p["partner_client_id"], p["state"] = client, "clinical_queue"
+    p["history"] = [{"transition": "T3", "from": "validating", "to": "clinical_queue", "version": 3, "at": "a"}]
+    ctx.intake.packets[p["packet_id"]] = p  # type: ignore[attr-defined]
+    registered_at = datetime.now(UTC)
+    received = m.PacketReceived(
+        producer="intake", packet_id=p["packet_id"], tracking_number="WSR-1", channel="api", review_type="standard",
+        state_of_service="NJ", received_at=registered_at, due_at=registered_at, partner_client_id=client,
+    )  # fmt: skip
+    await webhooks.packet_received(ctx, received, "outbound.on_packet_received")
+    moved = m.PacketTransitioned(
+        producer="intake", packet_id=p["packet_id"], transition="T3", from_state="validating",
+        to_state="clinical_queue", version=3, actor=m.Actor(type="system", id="validation"),
+    )  # fmt: skip
+    assert await on_transitioned(ctx, moved, INBOX_KEY) == "webhooks=0"  # nobody subscribed yet, as far as we know
+    registration = m.WebhookRegistered(
+        producer="intake", webhook_id=uuid.uuid4(), client_id=client, url="https://partner.example/h",
+        events=("packet.transitioned",), sealed_secret=Sealer(ctx_settings_seal()).seal("whsec"),
+        registered_at=registered_at,
+    )  # fmt: skip
+    await webhooks.subscription_registered(ctx, registration, "outbound.on_webhook_registered")
+    await webhooks.subscription_registered(ctx, registration, "outbound.on_webhook_registered")  # redelivered
+    async with ctx.sessions() as s:
+        rows = (
+            await s.execute(
+                select(webhook_deliveries).where(webhook_deliveries.c.subscription_id == registration.webhook_id)
+            )
+        ).all()
+        assert [r.kind for r in rows] == ["packet.transitioned"]
+        assert (await s.scalar(select(func.count()).select_from(heard).where(heard.c.client_id == client))) == 1
+    ctx.catch_up = ctx.catch_up * 0  # everything heard is now past the window
+    assert await webhooks.forget_old(ctx) >= 1
+    async with ctx.sessions() as s:
+        assert (await s.scalar(select(func.count()).select_from(heard).where(heard.c.client_id == client))) == 0
+
+
+def ctx_settings_seal() -> str:
+    return Settings(env="test").webhook_seal_keys

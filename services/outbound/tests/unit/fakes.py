@@ -17,6 +17,7 @@ from wiser_outbound.usecases.context import Outbound
 from wiser_outbound.usecases.ports import (
     Copy,
     Delivery,
+    Heard,
     Outcome,
     Send,
     Sent,
@@ -31,6 +32,7 @@ PDF = b"%PDF-1.4\n%%EOF\n"
 @dataclass
 class Tables:
     packets: dict[uuid.UUID, tuple[str, str]] = field(default_factory=dict)
+    heard: dict[uuid.UUID, Heard] = field(default_factory=dict)
     subscriptions: dict[uuid.UUID, Subscription] = field(default_factory=dict)
     webhooks: dict[int, WebhookDelivery] = field(default_factory=dict)
     webhook_state: dict[int, dict[str, Any]] = field(default_factory=dict)  # next_attempt_at, attempts list
@@ -53,6 +55,22 @@ class FakePackets(_Repo):
 
     async def remember(self, packet_id: uuid.UUID, client_id: str, channel: str) -> None:
         self.t.packets.setdefault(packet_id, (client_id, channel))
+
+    async def hold_client(self, client_id: str, *, exclusive: bool = False) -> None:
+        return None  # one task at a time in these tests
+
+    async def heard(self, event: Heard) -> None:
+        self.t.heard.setdefault(event.message_id, event)
+
+    async def heard_since(self, client_id: str, since: datetime) -> list[Heard]:
+        found = [h for h in self.t.heard.values() if h.client_id == client_id and h.occurred_at >= since]
+        return sorted(found, key=lambda h: (h.occurred_at, str(h.message_id)))
+
+    async def forget_heard(self, before: datetime) -> int:
+        old = [k for k, h in self.t.heard.items() if h.occurred_at < before]
+        for k in old:
+            del self.t.heard[k]
+        return len(old)
 
 
 class FakeSubscriptions(_Repo):

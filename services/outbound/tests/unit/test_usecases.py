@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -108,6 +108,23 @@ async def test_nobody_subscribed_means_intake_is_not_even_asked() -> None:
     assert w.intake.reads == reads and w.t.webhooks == {}
 
 
+async def test_the_received_event_names_the_partner_so_no_transition_asks_intake() -> None:
+    w = world()
+    await subscribe(w, "partner-1", ("packet.determined",))
+    p = packet()
+    ready(w, p)
+    received = m.PacketReceived(
+        producer="intake", packet_id=p["packet_id"], tracking_number="WSR-1", channel="api", review_type="standard",
+        state_of_service="NJ", received_at=T0, due_at=T0, partner_client_id="partner-1",
+    )  # fmt: skip
+    await webhooks.packet_received(w.ctx, received, "outbound.on_packet_received")
+    commits = w.store.commits
+    await on_transitioned(w.ctx, transition(p, "clinical_queue", 3, frm="validating"), KEY)
+    assert w.intake.reads == 0 and w.t.webhooks == {} and w.store.commits == commits + 1  # one transaction
+    await on_transitioned(w.ctx, transition(p, "determined", 6, frm="clinical_review"), KEY)
+    assert [d.kind for d in w.t.webhooks.values()] == ["packet.determined"]  # subscribed: queued as before
+
+
 async def test_a_receiver_down_gets_the_same_event_id_later_and_every_failure_is_recorded() -> None:
     w = world()
     w.receiver.answers = [None, 503, 204]
@@ -153,6 +170,47 @@ async def test_a_removal_heard_before_its_registration_leaves_it_removed() -> No
     )  # fmt: skip
     await webhooks.subscription_registered(w.ctx, msg, "k2")
     assert w.t.subscriptions[hook].removed
+
+
+def moved(p: dict[str, Any], frm: str, to: str, version: int, at: datetime) -> m.PacketTransitioned:
+    return m.PacketTransitioned(
+        producer="intake", packet_id=p["packet_id"], transition="T", from_state=frm, to_state=to, version=version,
+        actor=m.Actor(type="system", id="intake"), occurred_at=at,
+    )  # fmt: skip
+
+
+async def test_a_registration_heard_after_its_partners_events_still_gets_those_that_came_after_it() -> None:
+    # The registration and the packet's events travel on different partitions: outbound handled the packet's
+    # events first. Those that occurred after the registration are queued for it when it arrives; earlier ones not.
+    w = world()
+    p = packet()
+    ready(w, p)
+    await on_transitioned(w.ctx, moved(p, "received", "validating", 2, T0 - timedelta(minutes=1)), KEY)
+    queued = moved(p, "validating", "clinical_queue", 3, T0 + timedelta(seconds=5))
+    await on_transitioned(w.ctx, queued, KEY)
+    await on_transitioned(w.ctx, moved(p, "clinical_review", "determined", 6, T0 + timedelta(seconds=9)), KEY)
+    assert w.t.webhooks == {}
+    hook = await subscribe(w, "partner-1", ("packet.transitioned", "packet.determined"))  # registered at T0
+    kinds = sorted(d.kind for d in w.t.webhooks.values())
+    assert kinds == ["packet.determined", "packet.transitioned", "packet.transitioned"]
+    assert all(str(d.subscription_id) == hook for d in w.t.webhooks.values())
+    await run(w)
+    states = sorted(json.loads(g["body"])["packet"]["state"] for g in w.receiver.got)
+    assert states == ["clinical_queue", "determined", "determined"]  # each as the packet was then
+    # Handled again (a redelivery): nothing twice; a later transition as usual.
+    await on_transitioned(w.ctx, queued, KEY)
+    assert len(w.t.webhooks) == 3
+    await on_transitioned(w.ctx, moved(p, "determined", "letter_review", 7, T0 + timedelta(seconds=20)), KEY)
+    assert len(w.t.webhooks) == 4
+
+
+async def test_what_was_heard_is_forgotten_after_the_catch_up_window() -> None:
+    w = world()
+    p = packet()
+    ready(w, p)
+    await on_transitioned(w.ctx, moved(p, "received", "validating", 2, w.ctx.clock() - timedelta(hours=2)), KEY)
+    await on_transitioned(w.ctx, moved(p, "validating", "clinical_queue", 3, w.ctx.clock()), KEY)
+    assert await webhooks.forget_old(w.ctx) == 1 and len(w.t.heard) == 1
 
 
 async def test_reclassification_is_a_partner_event_of_its_own() -> None:

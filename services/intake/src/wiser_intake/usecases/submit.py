@@ -136,6 +136,7 @@ async def submit_packet(
                     due_at=due,
                     submission_type=packet.submission_type,
                     practitioner_npi=packet.practitioner.npi,
+                    partner_client_id=client_id,
                 ),
             )
             if moved is not None:  # after PacketReceived, as when T1 was its own transaction

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -19,6 +20,7 @@ from .tables import (
     callbacks,
     copies,
     deliveries,
+    heard,
     inbox,
     outbox,
     packets,
@@ -40,6 +42,27 @@ class SqlPackets:
         await self.s.execute(
             insert(packets).values(packet_id=packet_id, client_id=client_id, channel=channel).on_conflict_do_nothing()
         )
+
+    async def hold_client(self, client_id: str, *, exclusive: bool = False) -> None:
+        lock = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        await self.s.execute(text(f"SELECT {lock}(hashtext('outbound.webhooks:' || :client))"), {"client": client_id})
+
+    async def heard(self, event: ports.Heard) -> None:
+        await self.s.execute(insert(heard).values(**asdict(event)).on_conflict_do_nothing())
+
+    async def heard_since(self, client_id: str, since: datetime) -> list[ports.Heard]:
+        rows = (
+            await self.s.execute(
+                select(heard)
+                .where(heard.c.client_id == client_id, heard.c.occurred_at >= since)
+                .order_by(heard.c.occurred_at, heard.c.message_id)
+            )
+        ).all()
+        return [ports.Heard(**r._asdict()) for r in rows]
+
+    async def forget_heard(self, before: datetime) -> int:
+        result = await self.s.execute(delete(heard).where(heard.c.occurred_at < before))
+        return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _subscription(row: Any) -> Subscription:

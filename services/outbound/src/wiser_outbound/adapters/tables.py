@@ -36,6 +36,22 @@ packets = Table(
     Column("learned_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
+# Intake's events about partners' packets that outbound handled, kept a while: a webhook registration heard after
+# some of its partner's events (they travel on other partitions) still gets those that occurred after it.
+heard = Table(
+    "heard",
+    metadata,
+    Column("message_id", UUID(as_uuid=True), primary_key=True),
+    Column("packet_id", UUID(as_uuid=True), nullable=False),
+    Column("client_id", String(64), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("to_state", String(40)),
+    Column("version", Integer, nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Index("heard_by_client", "client_id", "occurred_at"),
+    Index("heard_by_age", "occurred_at"),
+)
+
 # Retry schedule (fixed-delay tiers), budget and breaker per channel; defaults from settings at first start.
 channel_settings = Table(
     "channel_settings",

@@ -145,9 +145,9 @@ async def retry(
             on_behalf_of,
         )
     except NotFound as e:
-        raise Problem(404, "Not found", e.detail, code="DELIVERY_NOT_FOUND") from e
+        raise Problem(404, "Not found", e.detail, code=e.code) from e
     except NotAllowed as e:
-        raise Problem(409, "Not retryable", e.detail, code="DELIVERY_NOT_FAILED") from e
+        raise Problem(409, "Not retryable", e.detail, code=e.code) from e
     request.app.state.bus.wake_relay()
     return result
 

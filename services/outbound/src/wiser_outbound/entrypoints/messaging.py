@@ -22,6 +22,9 @@ log = logging.getLogger("wiser.outbound.messaging")
 def make_handlers(ctx: Outbound) -> dict[str, Callable[[Any], Awaitable[None]]]:
     keys = {i.message: topology.OUTBOUND.inbox_key(i) for i in topology.OUTBOUND.interests}
 
+    async def on_received(message: m.PacketReceived) -> None:
+        await webhooks.packet_received(ctx, message, keys[m.PacketReceived])
+
     async def on_transition(message: m.PacketTransitioned) -> None:
         try:
             result = await on_transitioned(ctx, message, keys[m.PacketTransitioned])
@@ -42,6 +45,7 @@ def make_handlers(ctx: Outbound) -> dict[str, Callable[[Any], Awaitable[None]]]:
         await webhooks.subscription_removed(ctx, message, keys[m.WebhookRemoved])
 
     return {
+        m.PacketReceived.TYPE: on_received,
         m.PacketTransitioned.TYPE: on_transition,
         m.PacketReclassified.TYPE: on_reclassified,
         m.WebhookRegistered.TYPE: on_registered,

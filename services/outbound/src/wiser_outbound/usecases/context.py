@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..domain.retry import Breakers, Schedule
@@ -28,4 +28,6 @@ class Outbound:
     clock: Callable[[], datetime] = utcnow
     batch: int = 20
     claim_seconds: float = 120.0
+    # How long handled events are kept for a webhook registration that reaches outbound after them.
+    catch_up: timedelta = timedelta(hours=1)
     sessions: Any = None  # the read side's (usecases/queries.py) session factory

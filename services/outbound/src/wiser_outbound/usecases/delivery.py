@@ -363,9 +363,9 @@ async def retry(
     async with ctx.uow() as uow:
         d = await uow.deliveries.latest(packet_id, lock=True)
         if d is None:
-            raise NotFound("No delivery for this packet.")
+            raise NotFound("DELIVERY_NOT_FOUND", "No delivery for this packet.")
         if d.status != "failed":
-            raise NotAllowed(f"The latest delivery is {d.status}; only a failed one is retried.")
+            raise NotAllowed("DELIVERY_NOT_FAILED", f"The latest delivery is {d.status}; only a failed one is retried.")
         for c in await uow.copies.of_delivery(d.id):
             if c.status == "failed" and (fax or address):
                 dest = ch.correct(c.destination, c.channel, fax, address)

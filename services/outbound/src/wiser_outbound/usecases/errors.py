@@ -1,23 +1,7 @@
-"""Refusals in the domain's words; the entrypoints map them to problem+json."""
+"""Refusals in the domain's words (the kinds are servicekit's); the entrypoints map them to problem+json."""
 
 from __future__ import annotations
 
+from wiser_servicekit.refusals import Invalid, NotAllowed, NotFound, Refused
 
-class Refused(Exception):
-    code = "REFUSED"
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
-
-
-class NotFound(Refused):
-    code = "NOT_FOUND"
-
-
-class NotAllowed(Refused):
-    code = "NOT_ALLOWED"
-
-
-class Invalid(Refused):
-    code = "INVALID"
+__all__ = ["Invalid", "NotAllowed", "NotFound", "Refused"]

@@ -84,11 +84,36 @@ class Copy:
 # -------------------------------------------------------------------------------------- repositories
 
 
+@dataclass(frozen=True)
+class Heard:
+    """An event of intake's about a partner's packet that outbound handled (kept a while for late subscriptions)."""
+
+    message_id: uuid.UUID
+    packet_id: uuid.UUID
+    client_id: str
+    kind: str  # "transitioned" or "reclassified"
+    to_state: str | None
+    version: int
+    occurred_at: datetime
+
+
 class Packets(Protocol):
     async def owner(self, packet_id: uuid.UUID) -> tuple[str, str] | None:
         """(partner client, intake channel) of a packet outbound has heard of."""
 
     async def remember(self, packet_id: uuid.UUID, client_id: str, channel: str) -> None: ...
+
+    async def hold_client(self, client_id: str, *, exclusive: bool = False) -> None:
+        """Until the transaction ends: an event handler holds its partner shared, a registration exclusively, so
+        a registration and an event of the same partner's never pass each other unseen."""
+
+    async def heard(self, event: Heard) -> None: ...
+
+    async def heard_since(self, client_id: str, since: datetime) -> list[Heard]:
+        """The partner's events handled so far that occurred at or after `since`, oldest first."""
+
+    async def forget_heard(self, before: datetime) -> int:
+        """Drop what was heard before `before`; how many."""
 
 
 class Subscriptions(Protocol):

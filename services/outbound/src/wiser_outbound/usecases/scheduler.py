@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from . import delivery, webhooks
 from .context import Outbound
 
 log = logging.getLogger("wiser.outbound.scheduler")
+
+FORGET_EVERY_SECONDS = 60.0  # how often handled events past the catch-up window are dropped
 
 
 class Scheduler:
@@ -17,6 +20,7 @@ class Scheduler:
         self.ctx, self.poll_seconds = ctx, poll_seconds
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._forgot_at = -FORGET_EVERY_SECONDS
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbound-scheduler")
@@ -33,6 +37,10 @@ class Scheduler:
                 pass
 
     async def once(self) -> int:
+        now = time.monotonic()
+        if now - self._forgot_at >= FORGET_EVERY_SECONDS:
+            self._forgot_at = now
+            await webhooks.forget_old(self.ctx)
         return await webhooks.deliver_due(self.ctx) + await delivery.send_due(self.ctx)
 
     async def _run(self) -> None:

@@ -14,24 +14,93 @@ from wiser_contracts import messages as m
 from ..domain import webhooks as wh
 from ..domain.view import view_as_of
 from .context import Outbound
-from .ports import UnitOfWork, WebhookAttempt, WebhookDelivery
+from .ports import Heard, UnitOfWork, WebhookAttempt, WebhookDelivery
 
 log = logging.getLogger("wiser.outbound.webhooks")
+
+HEARD_TRANSITIONED, HEARD_RECLASSIFIED = "transitioned", "reclassified"
 
 
 # ------------------------------------------------------------------------------------ subscriptions
 
 
 async def subscription_registered(ctx: Outbound, message: m.WebhookRegistered, inbox_key: str) -> None:
+    """Store the subscription, and queue for it what outbound already handled of its partner's packets since the
+    registration: a registration and a packet's events travel on different partitions, so the events of a packet
+    submitted just after registering can reach outbound first."""
     secret = ctx.sealer.open(message.sealed_secret)
+    kinds = set(message.events)
+    async with ctx.uow() as uow:
+        early = await uow.packets.heard_since(message.client_id, message.registered_at)
+    details = await _details(ctx, early, kinds, {})  # read before the lock: no partner's event waits on intake
     async with ctx.uow() as uow:
         if not await uow.record_inbox(inbox_key, message):
             return
+        # Exclusively: an event handler of this partner's either committed (so it is heard now) or waits and
+        # then sees the subscription.
+        await uow.packets.hold_client(message.client_id, exclusive=True)
         await uow.subscriptions.registered(
             message.webhook_id, message.client_id, message.url, message.events, secret, message.registered_at
         )
+        caught_up = 0
+        sub = await uow.subscriptions.get(message.webhook_id)
+        if sub is not None and not sub.removed:
+            heard = await uow.packets.heard_since(message.client_id, message.registered_at)
+            details = await _details(ctx, heard, kinds, details)
+            caught_up = await _catch_up(ctx, uow, sub.id, kinds, heard, details)
         await uow.commit()
-    log.info("webhook subscription registered", extra={"webhook_id": str(message.webhook_id)})
+    log.info("webhook subscription registered", extra={"webhook_id": str(message.webhook_id), "caught_up": caught_up})
+
+
+def _partner_events(h: Heard) -> list[wh.PartnerEvent]:
+    """The partner events an event outbound heard made (the same ids as when it was handled)."""
+    if h.kind == HEARD_RECLASSIFIED:
+        return [wh.PartnerEvent(wh.RECLASSIFIED, wh.event_id(h.message_id, wh.RECLASSIFIED), h.occurred_at)]
+    return wh.events_of_transition(h.message_id, h.to_state or "", h.occurred_at)
+
+
+async def _details(
+    ctx: Outbound, heard: list[Heard], kinds: set[str], known: dict[uuid.UUID, dict[str, Any]]
+) -> dict[uuid.UUID, dict[str, Any]]:
+    wanted = {h.packet_id for h in heard if any(e.kind in kinds for e in _partner_events(h))} - known.keys()
+    found = dict(known)
+    for packet_id in sorted(wanted):
+        found[packet_id] = await ctx.intake.packet(packet_id)
+    return found
+
+
+async def _catch_up(
+    ctx: Outbound,
+    uow: UnitOfWork,
+    subscription_id: uuid.UUID,
+    kinds: set[str],
+    heard: list[Heard],
+    details: dict[uuid.UUID, dict[str, Any]],
+) -> int:
+    now, queued = ctx.clock(), 0
+    for h in heard:
+        for event in _partner_events(h):
+            if event.kind in kinds and h.packet_id in details:
+                packet = view_as_of(details[h.packet_id], h.version, h.to_state)
+                payload = wh.body(event, packet)
+                queued += await uow.webhooks.add(event.event_id, subscription_id, h.packet_id, event.kind, payload, now)
+    return queued
+
+
+def heard_transition(message: m.PacketTransitioned, client_id: str) -> Heard:
+    assert message.packet_id is not None
+    return Heard(
+        message.message_id, message.packet_id, client_id, HEARD_TRANSITIONED, message.to_state.value,
+        message.version, message.occurred_at,
+    )  # fmt: skip
+
+
+async def forget_old(ctx: Outbound) -> int:
+    """Drop handled events older than the catch-up window (the scheduler, now and then)."""
+    async with ctx.uow() as uow:
+        gone = await uow.packets.forget_heard(ctx.clock() - ctx.catch_up)
+        await uow.commit()
+    return gone
 
 
 async def subscription_removed(ctx: Outbound, message: m.WebhookRemoved, inbox_key: str) -> None:
@@ -45,6 +114,17 @@ async def subscription_removed(ctx: Outbound, message: m.WebhookRemoved, inbox_k
 
 
 # ------------------------------------------------------------------------------------------- events
+
+
+async def packet_received(ctx: Outbound, message: m.PacketReceived, inbox_key: str) -> None:
+    """Remember whose packet it is (and its channel), so its transitions need not ask intake."""
+    assert message.packet_id is not None
+    async with ctx.uow() as uow:
+        if not await uow.record_inbox(inbox_key, message):
+            return
+        if message.partner_client_id:
+            await uow.packets.remember(message.packet_id, message.partner_client_id, message.channel)
+        await uow.commit()
 
 
 async def owner_of(ctx: Outbound, packet_id: uuid.UUID) -> tuple[str, str, dict[str, Any] | None]:
@@ -107,6 +187,12 @@ async def on_reclassified(ctx: Outbound, message: m.PacketReclassified, inbox_ke
     async with ctx.uow() as uow:
         if not await uow.record_inbox(inbox_key, message):
             return
+        await uow.packets.hold_client(client_id)
+        heard = Heard(
+            message.message_id, message.packet_id, client_id, HEARD_RECLASSIFIED, None, message.version,
+            message.occurred_at,
+        )  # fmt: skip
+        await uow.packets.heard(heard)
         await queue_events(ctx, uow, message.packet_id, message.version, None, [event], client_id, detail)
         if plan is not None and detail is not None:
             await delivery.start(ctx, uow, plan, client_id, detail)
