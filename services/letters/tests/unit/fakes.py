@@ -176,6 +176,8 @@ class FakeStore:
         self.objects[key] = data
 
     async def get(self, key: str) -> bytes:
+        if key not in self.objects:
+            raise LookupError(key)  # as the S3 adapter says NoSuchKey
         return self.objects[key]
 
 

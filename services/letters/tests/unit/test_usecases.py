@@ -231,6 +231,17 @@ async def test_partners_get_approved_versions_only_and_every_view_is_audited() -
     ]
 
 
+async def test_a_pdf_gone_from_storage_is_said_plainly_not_a_500() -> None:
+    ctx, st, *_ = setup("non_affirmed")
+    out = await on_transition(ctx, determined("non_affirmed", utn=UTN), KEY)
+    assert out is not None
+    ctx.store.objects.clear()  # type: ignore[attr-defined]  # a bucket emptied behind our back
+    with pytest.raises(NotFound) as refused:
+        await queries.pdf(ctx, st.sets[out.set_id].letters["requester"], None, NURSE)
+    assert refused.value.code == "LETTER_PDF_MISSING"
+    assert [x.outcome for x in st.views if x.what == "pdf"] == ["missing"]
+
+
 async def test_reclassification_notice() -> None:
     from datetime import UTC, datetime
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
@@ -14,6 +15,8 @@ from .errors import NotFound
 from .ports import Caller, SetRecord, VersionRecord, ViewRecord
 
 INTAKE = "intake"  # intake fetches letters for partners: approved versions only
+
+log = logging.getLogger("wiser.letters.queries")
 
 
 def _iso(v: Any) -> str | None:
@@ -200,6 +203,14 @@ async def pdf(ctx: Letters, letter_id: uuid.UUID, version: int | None, caller: C
     if lv is None or not lv.object_key:
         await _audit(ctx, caller, "pdf", "not_available", set_id=s.id, letter_id=letter_id, version=version)
         raise NotFound("LETTER_NOT_AVAILABLE", "No approved version of this letter." if approved_only else "No PDF.")
-    data = await ctx.store.get(lv.object_key)
+    try:
+        data = await ctx.store.get(lv.object_key)
+    except LookupError:
+        # The row says it was stored, but storage no longer has it (a bucket lost or emptied): say so plainly.
+        log.error("letter PDF missing from storage", extra={"letter_id": str(letter_id), "version": lv.version})
+        await _audit(ctx, caller, "pdf", "missing", set_id=s.id, letter_id=letter_id, version=lv.version)
+        raise NotFound(
+            "LETTER_PDF_MISSING", "This letter's PDF is not in storage; drawing the set again makes a new one."
+        ) from None
     await _audit(ctx, caller, "pdf", "ok", set_id=s.id, letter_id=letter_id, version=lv.version)
     return data, lv.version
