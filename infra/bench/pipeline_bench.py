@@ -20,18 +20,24 @@ prints, with the machine it ran on:
    time is the event's `occurred_at` minus the scheduled send time.
 4. The drain rate of a burst (bounded concurrency, as fast as intake accepts).
 
-The fixtures hold a few dozen beneficiary/practitioner pairs, so clean packets
-would soon be dismissed as DUPLICATE_REQUEST against the earlier ones, which
-stay open until clinical review decides them (not built yet). Standing in for
-those determinations, the bench marks every open request in validation's
-`packets_seen` as closed once a second (`--no-recycle` turns that off).
+The fixtures hold a few dozen beneficiary/practitioner pairs, and a request
+stays open until clinical review decides it, so clean packets would soon be
+dismissed as DUPLICATE_REQUEST against the earlier ones (a run of 2,400 at 20/s
+once came out 43 % dismissed instead of 8 %). So the bench first teaches the
+sandbox's HETS `--people` synthetic beneficiaries (`POST /_sandbox/beneficiaries`,
+the same every run, never a fixture) and builds its clean packets from those
+and the fixtures: tens of thousands of distinct practitioner/beneficiary/
+service combinations, so every packet of a run is its own request. It also
+marks every open request in validation's `packets_seen` as closed once a second
+(`--no-recycle` turns that off).
 
 Talks only to 127.0.0.1; every run is bounded in count and time. Figures, not
 assertions. Options: `--help`; `--quick` is a 15 s smoke run; `--profile DIR`
 runs py-spy (when installed in the venv) on intake and validation during the
 highest rate and prints their hottest frames.
 Environment: WISER_INTAKE_URL, WISER_BENCH_DSN (as the other bench scripts),
-WISER_BENCH_AMQP_URL (amqp://guest:guest@127.0.0.1:5672/wiser, make run's vhost).
+WISER_BENCH_AMQP_URL (amqp://guest:guest@127.0.0.1:5672/wiser, make run's vhost),
+WISER_SANDBOX_URL (http://127.0.0.1:8009).
 """
 
 from __future__ import annotations
@@ -91,6 +97,44 @@ SERVICES = (
     ("64582", "G47.33"),
 )
 REFERENCE = ROOT / "services" / "validation" / "src" / "wiser_validation" / "reference"
+SANDBOX = os.environ.get("WISER_SANDBOX_URL", "http://127.0.0.1:8009")
+MBI_LETTERS = "ACDEFGHJKMNPQRTUVWXY"  # DOMAIN.md: no S, L, O, I, B, Z
+SYLLABLES = ("ba", "cor", "den", "fal", "gri", "hol", "jun", "kes", "lor", "mav", "nor", "pel", "quin", "ros", "tal")
+
+
+def synthetic_people(count: int, taken: set[str]) -> list[dict[str, Any]]:
+    """`count` eligible synthetic beneficiaries, the same every run (seeded), none sharing a fixture's MBI."""
+    rng = random.Random(7_2026)
+    alnum = MBI_LETTERS + "0123456789"
+    people: list[dict[str, Any]] = []
+    while len(people) < count:
+        mbi = "".join(
+            rng.choice(chars)
+            for chars in ("123456789", MBI_LETTERS, alnum, "0123456789", MBI_LETTERS, alnum, "0123456789",
+                          MBI_LETTERS, MBI_LETTERS, "0123456789", "0123456789")
+        )  # fmt: skip
+        if mbi in taken:
+            continue
+        taken.add(mbi)
+        first = "".join(rng.choice(SYLLABLES) for _ in range(2)).capitalize()
+        last = "".join(rng.choice(SYLLABLES) for _ in range(3)).capitalize()
+        born = date(1935, 1, 1) + timedelta(days=rng.randrange(365 * 25))
+        entitled = date(born.year + 65, born.month, 1).isoformat()
+        people.append(
+            {"mbi": mbi, "first_name": first, "last_name": last, "date_of_birth": born.isoformat(),
+             "gender": rng.choice("FM"), "state": rng.choice(("NJ", "OH", "OK", "TX", "AZ", "WA")),
+             "status": "eligible", "part_a_effective": entitled, "part_b_effective": entitled}
+        )  # fmt: skip
+    return people
+
+
+async def teach_sandbox(people: list[dict[str, Any]]) -> None:
+    if not people:
+        return
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{SANDBOX}/_sandbox/beneficiaries", json={"beneficiaries": people}) as r:
+            if r.status != 200:
+                raise SystemExit(f"the sandbox refused the bench's people: {r.status} {await r.text()}")
 
 
 # ------------------------------------------------------------------------------------- the mix
@@ -107,13 +151,14 @@ class Item:
 class Mix:
     """Packets built from the fixtures; `item(i)` is deterministic, so every run submits the same sequence."""
 
-    def __init__(self, shares: tuple[int, int, int]) -> None:
+    def __init__(self, shares: tuple[int, int, int], people: int = 0) -> None:
         bens = json.loads((FIXTURES / "beneficiaries.json").read_text())["beneficiaries"]
+        self.people = synthetic_people(people, {b["mbi"] for b in bens})
         prov = json.loads((FIXTURES / "providers.json").read_text())
         self.template = packet()  # submit_bench's packet: the shape every partner sends
         facilities = {f["state"]: f for f in prov["facilities"]}
         self.facilities = facilities
-        eligible = [b for b in bens if b["status"] == "eligible"]
+        eligible = [b for b in bens if b["status"] == "eligible"] + self.people
         # Validation's reference data says which provider types may request (the latest version).
         types = set(json.loads((REFERENCE / "provider_types.json").read_text())["versions"][-1]["eligible"])
 
@@ -421,6 +466,16 @@ class Bus:
     async def close(self) -> None:
         if self._connection is not None:
             await self._connection.close()
+
+
+async def packets_so_far() -> int:
+    """How many packets intake holds: a later bench on the same `make run` starts its mix there, so it does not
+    repeat the requests an earlier one left open."""
+    conn = await asyncpg.connect(DSN, timeout=10)
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM intake.packets"))
+    finally:
+        await conn.close()
 
 
 async def recycle(stop: asyncio.Event) -> None:
@@ -835,6 +890,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--settle", type=float, default=2.0, help="seconds after the last outcome before sampling CPU")
     ap.add_argument("--idle", type=float, default=10.0, help="seconds of CPU with no load first, 0 to skip (10)")
     ap.add_argument("--quick", action="store_true", help="smoke run: 15 s per rate, a 300-packet burst")
+    ap.add_argument(
+        "--people", type=int, default=600, help="synthetic beneficiaries taught to the sandbox (600; 0: fixtures only)"
+    )
     ap.add_argument("--no-recycle", action="store_true", help="do not close validation's open requests")
     ap.add_argument("--profile", metavar="DIR", help="py-spy intake and validation during the highest rate")
     args = ap.parse_args(argv)
@@ -859,12 +917,14 @@ async def main(argv: list[str] | None = None) -> int:
     run_pid = find_run_py()
     if run_pid is None:
         raise SystemExit(f"no `make run` (infra/local/run.py) running in {ROOT}: start it first")
-    mix = Mix(args.shares)
+    mix = Mix(args.shares, args.people)
+    await teach_sandbox(mix.people)
     print(machine())
     print(
         f"system: make run pid {run_pid} in {ROOT}; intake {INTAKE}; database {DB_NAME}; "
         f"{args.duration:.0f} s per rate at {args.rates}/s, burst {args.burst} ({args.burst_concurrency} in flight); "
-        f"mix {args.mix} (passed, needs_correction, dismiss) from {len(mix.clean)} clean fixture combinations"
+        f"mix {args.mix} (passed, needs_correction, dismiss) from {len(mix.clean)} clean combinations "
+        f"(fixtures and {len(mix.people)} synthetic beneficiaries)"
     )
     bus = Bus()
     await bus.start()
@@ -878,6 +938,7 @@ async def main(argv: list[str] | None = None) -> int:
     try:
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
             bench = Bench(args, run_pid, bus, mix)
+            bench.counter = await packets_so_far()
             if args.idle:
                 print(f"measuring {args.idle:.0f} s with no load …", flush=True)
                 idle = await bench.idle(args.idle)

@@ -108,8 +108,11 @@ class Desk:
     async def holder(self, pid: uuid.UUID, timeout: float = 30) -> str:
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
-            r = await self.http.get(f"{self.system.clinical_url}/api/v1/queue", headers=self.as_("sup", "supervisor"))
-            row = next((c for c in r.json()["cases"] if c["packet_id"] == str(pid)), None)
+            # The case itself: the queue comes a page at a time, by time left, and other tests' cases fill it.
+            r = await self.http.get(
+                f"{self.system.clinical_url}/api/v1/cases/{pid}", headers=self.as_("sup", "supervisor")
+            )
+            row = r.json() if r.status_code == 200 else None
             if row and row["assigned_to"]:
                 return str(row["assigned_to"])
             if asyncio.get_running_loop().time() > deadline:

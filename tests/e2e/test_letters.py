@@ -252,8 +252,11 @@ class Clinic:
 
     async def holder(self, pid: str) -> str:
         async def assigned() -> str | None:
-            r = await self.http.get(f"{self.sysm.clinical_url}/api/v1/queue", headers=self.sysm.staff("supervisor"))
-            row = next((c for c in r.json()["cases"] if c["packet_id"] == pid), None)
+            # The case itself: the queue comes a page at a time, and other tests' cases fill it.
+            r = await self.http.get(
+                f"{self.sysm.clinical_url}/api/v1/cases/{pid}", headers=self.sysm.staff("supervisor")
+            )
+            row = r.json() if r.status_code == 200 else None
             return str(row["assigned_to"]) if row and row["assigned_to"] else None
 
         return await eventually(assigned)  # type: ignore[no-any-return]

@@ -153,7 +153,9 @@ ROWS: dict[str, tuple[dict[str, Any], str, str | None, bool]] = {
     ),
     "no clinical document": (packet("Ravensby", "Okonkwo"), "manual_review", "MISSING_DOCUMENTATION", False),
     "date of service in the past": (
-        packet("Quillon", "Brightwater", code="64483", dx="M54.16", dos_days=-1),
+        # Two days back: the check judges in the state's own date, and after midnight UTC yesterday-in-UTC is
+        # still today in New Jersey.
+        packet("Quillon", "Brightwater", code="64483", dx="M54.16", dos_days=-2),
         "manual_review",
         "DOS_INVALID",
         True,

@@ -199,3 +199,26 @@ async def test_the_registered_receivers_are_a_setting(monkeypatch: pytest.Monkey
         assert (await ask(client, inquiry_for("9J06YC0QA26"))).rejections == (AAARejection("2100B", "N", "43", "N"),)
         practitioner = inquiry_for("9J06YC0QA26", provider_npi="1151056334", provider_name="BRIGHTWATER, URSULA")
         assert not (await ask(client, practitioner)).rejections
+
+
+async def test_a_beneficiary_taught_to_the_sandbox_is_answered_like_a_fixture(client: httpx.AsyncClient) -> None:
+    person = {"mbi": "5AC1D23EF45", "first_name": "Bench", "last_name": "Person", "date_of_birth": "1950-01-02",
+              "gender": "F", "state": "OH", "part_a_effective": "2015-01-01",
+              "part_b_effective": "2015-01-01"}  # fmt: skip
+    unknown = await ask(client, inquiry_for(person["mbi"], first_name="BENCH", last_name="PERSON"))
+    assert unknown.rejections  # not known yet
+    r = await client.post("/_sandbox/beneficiaries", json={"beneficiaries": [person]})
+    assert r.status_code == 200 and r.json()["added"] == 1
+    inquiry = inquiry_for(person["mbi"], first_name="BENCH", last_name="PERSON", date_of_birth=date(1950, 1, 2))
+    resp = await ask(client, inquiry)
+    assert not resp.rejections and resp.mbi == person["mbi"] and part_in_effect(resp, "MB", ON)
+
+
+async def test_a_shared_fixture_cannot_be_replaced_and_a_bad_mbi_is_refused(client: httpx.AsyncClient) -> None:
+    fixture = dict(BENEFICIARIES["9J06YC0QA26"], status="deceased")
+    fixture.pop("date_of_death", None)
+    r = await client.post("/_sandbox/beneficiaries", json={"beneficiaries": [fixture]})
+    assert r.status_code == 409
+    bad = {"mbi": "1SS1SS1SS11", "first_name": "A", "last_name": "B", "date_of_birth": "1950-01-02", "state": "OH"}
+    assert (await client.post("/_sandbox/beneficiaries", json={"beneficiaries": [bad]})).status_code == 422
+    assert (await ask(client, inquiry_for("9J06YC0QA26"))).date_of_death is None

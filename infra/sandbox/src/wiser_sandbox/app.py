@@ -6,9 +6,9 @@ import itertools
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -39,6 +39,27 @@ class FaultIn(BaseModel):
         return self
 
 
+class BeneficiaryIn(BaseModel):
+    """A synthetic beneficiary HETS should know, in the shape of shared/fixtures/beneficiaries.json."""
+
+    mbi: str = Field(pattern=r"^[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9][0-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9][0-9]"
+                     r"[AC-HJKMNP-RT-Y]{2}[0-9]{2}$")  # fmt: skip
+    first_name: str = Field(min_length=1, max_length=35)
+    last_name: str = Field(min_length=1, max_length=60)
+    date_of_birth: date
+    gender: Literal["F", "M", "U"] = "U"
+    state: str = Field(pattern=r"^[A-Z]{2}$")
+    status: Literal["eligible", "part_a_only", "medicare_advantage", "deceased", "railroad", "medicaid_only"] = (
+        "eligible"
+    )
+    part_a_effective: date | None = None
+    part_b_effective: date | None = None
+
+
+class BeneficiariesIn(BaseModel):
+    beneficiaries: list[BeneficiaryIn] = Field(min_length=1, max_length=20_000)
+
+
 class UtnIn(BaseModel):
     packet_id: str = Field(min_length=1)
     state: str = Field(min_length=2, max_length=2)
@@ -58,6 +79,7 @@ def create_app(
     otherwise ``down`` answers 503 with no body, which is what an in-process ASGI client can see.
     """
     fx = load(fixtures_dir or default_fixtures_dir())
+    fixture_mbis = frozenset(fx.beneficiaries)
     # The information receivers HETS has an agreement with (2100B NPIs), e.g. a deployment's own.
     configured = os.environ.get("WISER_SANDBOX_HETS_RECEIVER_NPIS", "")
     receivers = frozenset(n.strip() for n in configured.split(",") if n.strip()) or hets.REGISTERED_RECEIVERS
@@ -135,6 +157,16 @@ def create_app(
     async def clear_faults() -> dict[str, Any]:
         faults.clear()
         return {"faults": []}
+
+    @app.post("/_sandbox/beneficiaries", tags=["sandbox"])
+    async def add_beneficiaries(body: BeneficiariesIn) -> JSONResponse:
+        """Teach HETS more synthetic people (a bench's or a test's own), kept until the sandbox restarts."""
+        for b in body.beneficiaries:
+            if b.mbi in fixture_mbis:
+                return JSONResponse({"detail": f"{b.mbi} is a shared fixture; it cannot be replaced"}, 409)
+        for b in body.beneficiaries:
+            fx.beneficiaries[b.mbi] = b.model_dump(mode="json")
+        return JSONResponse({"added": len(body.beneficiaries), "beneficiaries": len(fx.beneficiaries)})
 
     @app.get("/health/live", tags=["health"])
     async def live() -> dict[str, str]:
