@@ -72,27 +72,36 @@ async def profiles(full_system: Any, ids: dict[str, str]) -> None:
             assert r.status_code == 200, r.text
 
 
+async def _partner(c: httpx.AsyncClient) -> dict[str, str]:
+    token = (
+        await c.post(
+            "/oauth/token",
+            data={"grant_type": "client_credentials", "client_id": "demo-partner", "client_secret": "demo-secret"},
+        )
+    ).json()["access_token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def submit(full_system: Any, code: str, dx: str) -> str:
+    """Submit one clean packet as the demo partner; its id."""
+    async with httpx.AsyncClient(base_url=full_system.url, timeout=30) as c:
+        r = await c.post(
+            "/api/v1/packets",
+            headers=await _partner(c),
+            data={"packet": json.dumps(packet_body("Quillon", "Brightwater", code=code, dx=dx))},
+            files=[("documents", ("clinical-notes.pdf", PDF, "application/pdf"))],
+        )
+        assert r.status_code == 201, r.text
+        return str(r.json()["packet_id"])
+
+
 async def submit_to_queue(full_system: Any) -> list[str]:
     """Three clean packets, one per service, each waiting in clinical_queue (in this order)."""
+    pids = []
     async with httpx.AsyncClient(base_url=full_system.url, timeout=30) as c:
-        token = (
-            await c.post(
-                "/oauth/token",
-                data={"grant_type": "client_credentials", "client_id": "demo-partner", "client_secret": "demo-secret"},
-            )
-        ).json()["access_token"]
-        auth = {"Authorization": f"Bearer {token}"}
-        pids = []
+        auth = await _partner(c)
         for code, dx in CODES:
-            body = packet_body("Quillon", "Brightwater", code=code, dx=dx)
-            r = await c.post(
-                "/api/v1/packets",
-                headers=auth,
-                data={"packet": json.dumps(body)},
-                files=[("documents", ("clinical-notes.pdf", PDF, "application/pdf"))],
-            )
-            assert r.status_code == 201, r.text
-            pid = str(r.json()["packet_id"])
+            pid = await submit(full_system, code, dx)
             for _ in range(300):
                 state = (await c.get(f"/api/v1/packets/{pid}", headers=auth)).json()["state"]
                 if state == "clinical_queue":
@@ -189,6 +198,12 @@ async def test_nurse_md_and_supervisor_work_cases_in_the_browser(browser, full_s
     await row.locator("[data-role=reviewer]", has_text="Nurse One").wait_for(timeout=15000)
     assert await sup.evaluate("window.__stillTheSamePage === true")
     await row.locator("select").select_option("nurse-two")
+    # Another packet's transition refreshes the live queue between choosing and clicking: the choice survives it
+    # (it used to reset to the first reviewer, and the click reassigned the case to whoever that was).
+    await sup.evaluate("document.querySelector('#results table.clinical').dataset.before = 'refresh'")
+    await submit(full_system, *CODES[0])
+    await sup.locator("#results table.clinical[data-before]").wait_for(state="detached", timeout=15000)
+    assert await row.locator("select").input_value() == "nurse-two"
     await row.get_by_role("button", name=re.compile("^Reassign")).click()
     await sup.get_by_text("The case was assigned.").wait_for()
     await sup.goto("/clinical")

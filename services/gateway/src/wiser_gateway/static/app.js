@@ -56,6 +56,35 @@
     return function () { clearTimeout(timer); timer = setTimeout(fn, ms); };
   }
 
+  // Replace a live region's content without losing what the user is doing in it: a choice made in a select or
+  // a field typed into (e.g. the reviewer picked for a reassignment) and the focus survive the refresh, matched
+  // by element id. Without this, another packet's transition arriving between choosing and clicking would
+  // reset the choice and the click would submit the default.
+  function swap(box, html) {
+    var kept = {};
+    function checkable(el) { return el.type === "checkbox" || el.type === "radio"; }
+    function defaultIndex(sel) {
+      for (var i = 0; i < sel.options.length; i++) if (sel.options[i].defaultSelected) return i;
+      return 0;
+    }
+    box.querySelectorAll("select[id], input[id], textarea[id]").forEach(function (el) {
+      var changed = el.tagName === "SELECT" ? el.selectedIndex !== defaultIndex(el)
+        : checkable(el) ? el.checked !== el.defaultChecked : el.value !== el.defaultValue;
+      if (changed) kept[el.id] = checkable(el) ? el.checked : el.value;
+    });
+    var focused = document.activeElement && box.contains(document.activeElement) ? document.activeElement.id : "";
+    box.innerHTML = html;
+    Object.keys(kept).forEach(function (id) {
+      var el = document.getElementById(id);
+      if (!el || !box.contains(el)) return;
+      if (checkable(el)) el.checked = kept[id]; else el.value = kept[id];
+    });
+    if (focused) {
+      var again = document.getElementById(focused);
+      if (again && box.contains(again)) again.focus();
+    }
+  }
+
   function setupLive() {
     var mode = document.body.getAttribute("data-live");
     if (!mode || !window.EventSource) return;
@@ -71,10 +100,10 @@
             if (html === null) return;
             var box = document.getElementById("results");
             if (!box) return;
-            if (url.pathname === "/packets") { box.innerHTML = html; return; }
+            if (url.pathname === "/packets") { swap(box, html); return; }
             var doc = new DOMParser().parseFromString(html, "text/html");
             var fresh = doc.getElementById("results");
-            if (fresh) box.innerHTML = fresh.innerHTML;
+            if (fresh) swap(box, fresh.innerHTML);
           });
       }, 200);
     } else if (mode === "packet") {
