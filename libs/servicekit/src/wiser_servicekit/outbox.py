@@ -52,6 +52,7 @@ from wiser_contracts import Message, topology
 
 from . import metrics, telemetry
 from .bus import Publisher, Unroutable
+from .rawsql import driver_connection
 
 log = logging.getLogger("wiser.outbox")
 
@@ -112,19 +113,6 @@ def _sql(kind: str, table: Table) -> str:
                 "ON CONFLICT DO NOTHING RETURNING message_id"
             )
     return _SQL[key]
-
-
-async def driver_connection(session: AsyncSession) -> Any:
-    """The asyncpg connection under `session`'s transaction: the bus's own statements skip SQLAlchemy's
-    statement building and compilation and run as prepared statements (asyncpg caches them)."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    adapted: Any = raw.dbapi_connection
-    # SQLAlchemy's asyncpg adapter opens its transaction lazily, at its own first statement: open it now, or a
-    # statement sent straight to asyncpg would run outside it (in autocommit) and survive a rollback.
-    if not getattr(adapted, "_started", True):
-        await adapted._start_transaction()
-    return raw.driver_connection
 
 
 async def add_to_outbox(session: AsyncSession, outbox: Table, message: Message) -> None:

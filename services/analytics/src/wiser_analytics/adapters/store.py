@@ -16,7 +16,8 @@ from sqlalchemy import delete, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from wiser_servicekit.outbox import driver_connection, record_in_inbox
+from wiser_servicekit.outbox import record_in_inbox
+from wiser_servicekit.rawsql import driver_connection
 
 from ..domain.facts import FROM_HISTORY, Fact, Record, daily_delta
 from .tables import SCHEMA, daily, fact_lines, facts, inbox, rebuilds, records

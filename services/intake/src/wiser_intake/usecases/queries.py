@@ -3,16 +3,18 @@ facts. The partner's view and list are `partner_views.py`'s, paging is `cursor.p
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import and_, func, literal, or_, select, tuple_
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wiser_contracts import messages as m
+from wiser_servicekit.rawsql import decode, driver_connection
 
 from ..adapters.search_keys import matches_term
 from ..adapters.tables import (
@@ -183,71 +185,68 @@ def _lines_query(packet_id: uuid.UUID) -> Any:
     return select(service_lines).where(service_lines.c.packet_id == packet_id).order_by(service_lines.c.line_no)
 
 
+# What validation and clinical read for every packet, in one statement: the packet, its document count, its
+# diagnoses and lines, and the earlier open requests of the same practitioner for the same beneficiary (MBI) that
+# intake received before it (received_at, then tracking number): validation's duplicate check judges in intake's
+# receipt order whatever order it validates in (DOMAIN.md). Names are the service's own tables (its schema is the
+# connection's search_path); every value is a parameter.
+_FACTS_SQL = """
+SELECT p.*,
+  (SELECT count(*) FROM documents d WHERE d.packet_id = p.id) AS document_count,
+  (SELECT array_agg(x.code ORDER BY x.position) FROM diagnoses x WHERE x.packet_id = p.id) AS diagnosis_codes,
+  (SELECT json_agg(json_build_object('line_no', l.line_no, 'code', l.code, 'units', l.units,
+                                     'modifiers', l.modifiers, 'date_of_service', l.date_of_service)
+                   ORDER BY l.line_no)
+     FROM service_lines l WHERE l.packet_id = p.id) AS lines,
+  (SELECT json_agg(json_build_object('packet_id', e.id, 'tracking_number', e.tracking_number,
+                                     'received_at', e.received_at, 'codes', e.codes)
+                   ORDER BY e.received_at, e.tracking_number)
+     FROM (SELECT o.id, o.tracking_number, o.received_at, array_agg(ol.code) AS codes
+             FROM packets o JOIN service_lines ol ON ol.packet_id = o.id
+            WHERE o.mbi_index = p.mbi_index AND o.practitioner_npi = p.practitioner_npi AND o.state = ANY($2)
+              AND o.id <> p.id AND (o.received_at, o.tracking_number) < (p.received_at, p.tracking_number)
+            GROUP BY o.id) e) AS earlier
+FROM packets p WHERE p.id = $1
+"""
+_OPEN_STATES = sorted(OPEN_STATES)
+
+
+def _json_list(value: Any) -> list[Any]:
+    """A json_agg column: NULL when nothing matched; decoded already, or text, by the connection's codec."""
+    if value is None:
+        return []
+    return json.loads(value) if isinstance(value, str) else list(value)
+
+
 async def packet_facts(ctx: Intake, packet_id: uuid.UUID) -> dict[str, Any]:
-    """What validation reads: the packet detail without history, documents and corrections, with
-    `document_count` instead of the documents list; two queries instead of six."""
+    """What validation and clinical read: the packet detail without history, documents and corrections, with
+    `document_count` instead of the documents list and the earlier open requests; one prepared statement (it
+    runs twice for every packet, so it skips SQLAlchemy's statement machinery: `rawsql`)."""
     window = timedelta(hours=ctx.settings.at_risk_hours)
     async with ctx.sessions() as session:
-        row = (
-            await session.execute(
-                select(
-                    packets,
-                    select(func.count())
-                    .where(documents.c.packet_id == packet_id)
-                    .scalar_subquery()
-                    .label("document_count"),
-                    select(func.array_agg(aggregate_order_by(diagnoses.c.code, diagnoses.c.position)))
-                    .where(diagnoses.c.packet_id == packet_id)
-                    .scalar_subquery()
-                    .label("diagnosis_codes"),
-                ).where(packets.c.id == packet_id)
-            )
-        ).first()
-        if row is None:
-            raise not_found()
-        lines = (await session.execute(_lines_query(packet_id))).all()
-        earlier = await _earlier_open_requests(session, row)
+        conn = await driver_connection(session, transaction=False)
+        record = await conn.fetchrow(_FACTS_SQL, packet_id, _OPEN_STATES)
+    if record is None:
+        raise not_found()
+    row = decode(packets, record)
+    lines = [
+        SimpleNamespace(**{**ln, "date_of_service": date.fromisoformat(ln["date_of_service"])})
+        for ln in _json_list(record["lines"])
+    ]
+    earlier = [
+        {
+            "packet_id": e["packet_id"],
+            "tracking_number": e["tracking_number"],
+            "received_at": _iso(datetime.fromisoformat(e["received_at"]).astimezone(UTC)),
+            "codes": sorted(set(e["codes"])),
+        }
+        for e in _json_list(record["earlier"])
+    ]
     return {
-        **_detail_core(row, lines, row.diagnosis_codes or [], window),
-        "document_count": row.document_count,
+        **_detail_core(row, lines, record["diagnosis_codes"] or [], window),
+        "document_count": record["document_count"],
         "earlier_open_requests": earlier,
     }
-
-
-async def _earlier_open_requests(session: AsyncSession, row: Any) -> list[dict[str, Any]]:
-    """Packets with no determination yet, from the same practitioner for the same beneficiary (MBI), that intake
-    received before this one (received_at, then tracking number): validation's duplicate check judges in
-    intake's receipt order whatever order it validates in (DOMAIN.md)."""
-    found = (
-        await session.execute(
-            select(
-                packets.c.id,
-                packets.c.tracking_number,
-                packets.c.received_at,
-                func.array_agg(service_lines.c.code).label("codes"),
-            )
-            .join(service_lines, service_lines.c.packet_id == packets.c.id)
-            .where(
-                packets.c.mbi_index == row.mbi_index,
-                packets.c.practitioner_npi == row.practitioner_npi,
-                packets.c.state.in_(OPEN_STATES),
-                packets.c.id != row.id,
-                tuple_(packets.c.received_at, packets.c.tracking_number)
-                < tuple_(literal(row.received_at), literal(row.tracking_number)),
-            )
-            .group_by(packets.c.id)
-            .order_by(packets.c.received_at, packets.c.tracking_number)
-        )
-    ).all()
-    return [
-        {
-            "packet_id": str(r.id),
-            "tracking_number": r.tracking_number,
-            "received_at": _iso(r.received_at),
-            "codes": sorted(set(r.codes)),
-        }
-        for r in found
-    ]
 
 
 async def packet_detail(ctx: Intake, packet_id: uuid.UUID) -> dict[str, Any]:

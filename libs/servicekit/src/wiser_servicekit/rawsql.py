@@ -1,0 +1,57 @@
+"""Hot statements straight on asyncpg, under the session's own connection and transaction.
+
+SQLAlchemy builds, caches-by-key and compiles every statement, then runs it through its session and result
+machinery: for the few statements every packet runs (the bus's outbox and inbox rows, intake's facts read) that
+was most of their CPU. Here they run as asyncpg prepared statements (asyncpg caches them per connection), and
+a row is decoded by the table's own column types, so encrypted columns are decrypted exactly as SQLAlchemy
+would (`crypto.EncryptedJSON`) and there is one definition of each column.
+
+Only fixed statements written in code go through here, with every value a parameter ($1, $2, ...).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects.postgresql import JSON, JSONB
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import TypeDecorator
+
+_DIALECT = PGDialect_asyncpg()
+
+
+async def driver_connection(session: AsyncSession, *, transaction: bool = True) -> Any:
+    """The asyncpg connection under `session`. With `transaction` (the default), the session's transaction is
+    open first, so what is sent here commits or rolls back with the rest of the unit of work; a read of one
+    statement needs none (`transaction=False`: it is its own snapshot)."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    adapted: Any = raw.dbapi_connection
+    # SQLAlchemy's asyncpg adapter opens its transaction lazily, at its own first statement: open it now, or a
+    # statement sent straight to asyncpg would run outside it (in autocommit) and survive a rollback.
+    if transaction and not getattr(adapted, "_started", True):
+        await adapted._start_transaction()
+    return raw.driver_connection
+
+
+def decode(table: Table, record: Mapping[str, Any], **extra: Any) -> SimpleNamespace:
+    """A row of `table` from an asyncpg record, with attribute access like SQLAlchemy's: each column through
+    its type's result processing (decryption for the encrypted types); JSON columns parsed (SQLAlchemy's
+    asyncpg dialect gives json and jsonb a text codec). `extra` adds computed columns as they are."""
+    values: dict[str, Any] = {}
+    for column in table.columns:
+        value = record[column.name]
+        kind = column.type
+        if value is not None:
+            if isinstance(kind, TypeDecorator):
+                value = kind.process_result_value(value, _DIALECT)
+            elif isinstance(kind, JSON | JSONB) and isinstance(value, str):
+                value = json.loads(value)
+        values[column.name] = value
+    values.update(extra)
+    return SimpleNamespace(**values)
