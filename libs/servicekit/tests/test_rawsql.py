@@ -1,0 +1,68 @@
+"""Hot statements on asyncpg under the session (rawsql): rows decode as SQLAlchemy would, writes stay in the
+unit of work's transaction, and a read needs none."""
+
+from __future__ import annotations
+
+import uuid
+
+from cryptography.fernet import Fernet
+from sqlalchemy import Column, Integer, MetaData, String, Table, text
+from sqlalchemy.dialects.postgresql import JSONB
+
+from wiser_servicekit import crypto
+from wiser_servicekit.crypto import EncryptedJSON, EncryptedText, FieldCipher
+from wiser_servicekit.db import make_engine, make_sessionmaker
+from wiser_servicekit.rawsql import decode, driver_connection
+from wiser_servicekit.testing import Infra
+
+
+async def test_rows_decode_by_the_tables_types_and_writes_roll_back_with_the_session(infra: Infra) -> None:
+    previous = crypto._cipher  # the process's cipher is global: put back whatever another test installed
+    crypto.configure_cipher(FieldCipher(Fernet.generate_key().decode(), "index-key-" + "x" * 32))
+    schema = f"raw{uuid.uuid4().hex[:6]}"
+    metadata = MetaData(schema=schema)
+    people = Table(
+        "people",
+        metadata,
+        Column("n", Integer, primary_key=True),
+        Column("who", EncryptedJSON, nullable=False),
+        Column("note", EncryptedText),
+        Column("tags", JSONB),
+        Column("plain", String(10)),
+    )
+    engine = make_engine(infra.sqlalchemy_url(), schema, 2)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            await conn.run_sync(metadata.create_all)
+        sessions = make_sessionmaker(engine)
+        async with sessions() as session:  # written the ordinary way: encrypted at rest
+            row = {"n": 1, "who": {"mbi": "1EG4TE5MK73"}, "note": "called", "tags": ["a"], "plain": "x"}
+            await session.execute(people.insert().values(**row))
+            await session.commit()
+        async with sessions() as session:
+            stored = (await session.execute(text("SELECT who::text FROM people"))).scalar_one()
+            assert "1EG4TE5MK73" not in stored
+            conn = await driver_connection(session, transaction=False)
+            record = await conn.fetchrow("SELECT *, 41 + n AS extra FROM people WHERE n = $1", 1)
+            got = decode(people, record, extra=record["extra"])
+        assert (got.n, got.who, got.note, got.tags, got.plain, got.extra) == (
+            1,
+            {"mbi": "1EG4TE5MK73"},
+            "called",
+            ["a"],
+            "x",
+            42,
+        )
+
+        async with sessions() as session:  # a raw write inside the unit of work that is not committed
+            conn = await driver_connection(session)
+            await conn.execute("DELETE FROM people WHERE n = $1", 1)
+            await session.rollback()
+        async with sessions() as session:
+            assert (await session.execute(text("SELECT count(*) FROM people"))).scalar_one() == 1
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await engine.dispose()
+        crypto._cipher = previous
