@@ -52,7 +52,7 @@ from wiser_contracts import Message, topology
 
 from . import metrics, telemetry
 from .bus import Publisher, Unroutable
-from .rawsql import driver_connection
+from .rawsql import decode, driver_connection
 
 log = logging.getLogger("wiser.outbox")
 
@@ -102,7 +102,15 @@ def _sql(kind: str, table: Table) -> str:
     only names in it are the service's own table's, never input."""
     key = (kind, _name(table))
     if key not in _SQL:
-        if kind == "outbox":
+        if kind == "pending":  # every column but published_at and last_error, oldest first
+            _SQL[key] = (
+                "SELECT id, message_id, type, exchange, routing_key, packet_id, body, headers, created_at, "  # noqa: S608
+                f"attempts, next_attempt_at, parked_at, NULL AS published_at, NULL AS last_error FROM {key[1]} "
+                "WHERE published_at IS NULL ORDER BY id LIMIT $1"
+            )
+        elif kind == "published":
+            _SQL[key] = f"UPDATE {key[1]} SET published_at = now() WHERE id = ANY($1::bigint[])"  # noqa: S608
+        elif kind == "outbox":
             _SQL[key] = (
                 f"INSERT INTO {key[1]} (message_id, type, exchange, routing_key, packet_id, body, headers) "  # noqa: S608
                 "VALUES ($1, $2, $3, $4, $5, $6, $7)"
@@ -172,27 +180,8 @@ class OutboxRelay:
         o = self.outbox
         now = datetime.now(UTC)
         async with self.sessions() as session:
-            rows = (
-                await session.execute(
-                    select(
-                        o.c.id,
-                        o.c.message_id,
-                        o.c.type,
-                        o.c.exchange,
-                        o.c.routing_key,
-                        o.c.packet_id,
-                        o.c.body,
-                        o.c.headers,
-                        o.c.created_at,
-                        o.c.attempts,
-                        o.c.next_attempt_at,
-                        o.c.parked_at,
-                    )
-                    .where(o.c.published_at.is_(None))
-                    .order_by(o.c.id)
-                    .limit(self.batch_size)
-                )
-            ).all()
+            conn = await driver_connection(session, transaction=False)
+            rows = [decode(o, r) for r in await conn.fetch(_sql("pending", o), self.batch_size)]
         metrics.OUTBOX_LAG.labels(self.service).set((now - rows[0].created_at).total_seconds() if rows else 0.0)
         # Per packet in id order; a parked row, or one waiting for its next attempt, holds back the rows after it.
         groups: dict[object, list[Any]] = {}
@@ -214,7 +203,7 @@ class OutboxRelay:
         done = [row_id for published, _ in outcomes for row_id in published]
         async with self.sessions() as session, session.begin():
             if done:
-                await session.execute(update(o).where(o.c.id.in_(done)).values(published_at=func.now()))
+                await (await driver_connection(session)).execute(_sql("published", o), done)
             for _, failure in outcomes:
                 if failure is None or failure is _DOWN:
                     continue

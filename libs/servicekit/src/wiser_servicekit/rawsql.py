@@ -12,12 +12,13 @@ Only fixed statements written in code go through here, with every value a parame
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Table
-from sqlalchemy.dialects.postgresql import JSON, JSONB
+from sqlalchemy.dialects.postgresql import JSON, JSONB, UUID
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import TypeDecorator
@@ -52,6 +53,8 @@ def decode(table: Table, record: Mapping[str, Any], **extra: Any) -> SimpleNames
                 value = kind.process_result_value(value, _DIALECT)
             elif isinstance(kind, JSON | JSONB) and isinstance(value, str):
                 value = json.loads(value)
+            elif isinstance(kind, UUID) and kind.as_uuid and not isinstance(value, uuid.UUID):
+                value = uuid.UUID(str(value))  # asyncpg's own UUID type, as SQLAlchemy would hand it over
         values[column.name] = value
     values.update(extra)
     return SimpleNamespace(**values)
