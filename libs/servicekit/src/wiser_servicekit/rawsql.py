@@ -6,7 +6,8 @@ was most of their CPU. Here they run as asyncpg prepared statements (asyncpg cac
 a row is decoded by the table's own column types, so encrypted columns are decrypted exactly as SQLAlchemy
 would (`crypto.EncryptedJSON`) and there is one definition of each column.
 
-Only fixed statements written in code go through here, with every value a parameter ($1, $2, ...).
+Only fixed statements written in code go through here, with every value a parameter ($1, $2, ...); `insert`
+and `update_by_key` build theirs from a table's own column names.
 """
 
 from __future__ import annotations
@@ -58,3 +59,52 @@ def decode(table: Table, record: Mapping[str, Any], **extra: Any) -> SimpleNames
         values[column.name] = value
     values.update(extra)
     return SimpleNamespace(**values)
+
+
+def _bind(column: Any, value: Any) -> Any:
+    """A value as the column's type would bind it: encrypted by the encrypted types, JSON as text (the text
+    codec SQLAlchemy's asyncpg dialect gives json and jsonb)."""
+    if value is None:
+        return None
+    kind = column.type
+    if isinstance(kind, TypeDecorator):
+        return kind.process_bind_param(value, _DIALECT)
+    if isinstance(kind, JSON | JSONB):
+        return json.dumps(value)
+    return value
+
+
+_STATEMENTS: dict[tuple[str, str, tuple[str, ...]], str] = {}
+
+
+def _table_name(table: Table) -> str:
+    return f'"{table.schema}"."{table.name}"' if table.schema else f'"{table.name}"'
+
+
+def _statement(kind: str, table: Table, names: tuple[str, ...]) -> str:
+    """INSERT or UPDATE-by-key text for these columns of `table`, built once per shape. Column names come from
+    the table's own definition (an unknown name is a KeyError), never from input."""
+    key = (kind, _table_name(table), names)
+    if key not in _STATEMENTS:
+        cols = [table.c[n].name for n in names]
+        if kind == "insert":
+            params = ", ".join(f"${i}" for i in range(1, len(cols) + 1))
+            quoted = ", ".join(f'"{c}"' for c in cols)
+            _STATEMENTS[key] = f"INSERT INTO {key[1]} ({quoted}) VALUES ({params})"  # noqa: S608
+        else:
+            (pk,) = [c.name for c in table.primary_key.columns]
+            sets = ", ".join(f'"{c}" = ${i}' for i, c in enumerate(cols, start=2))
+            _STATEMENTS[key] = f'UPDATE {key[1]} SET {sets} WHERE "{pk}" = $1'  # noqa: S608
+    return _STATEMENTS[key]
+
+
+async def insert(conn: Any, table: Table, values: Mapping[str, Any]) -> None:
+    """Insert one row (plain values only, no SQL expressions) on `conn` (`driver_connection`)."""
+    names = tuple(values)
+    await conn.execute(_statement("insert", table, names), *(_bind(table.c[n], values[n]) for n in names))
+
+
+async def update_by_key(conn: Any, table: Table, key: Any, values: Mapping[str, Any]) -> None:
+    """Set plain values on the row whose (single-column) primary key is `key`."""
+    names = tuple(values)
+    await conn.execute(_statement("update", table, names), key, *(_bind(table.c[n], values[n]) for n in names))

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from wiser_servicekit import rawsql
 from wiser_servicekit.db import SqlUnitOfWork
 
 from ..domain.packet import PacketIn
@@ -65,6 +66,11 @@ def _next_tracking_number(received_at: datetime) -> Any:
     return literal(f"WSR-{received_at:%Y}-", String) + _TRACKING_SEQ
 
 
+# Names are intake's own tables (its schema is the connection's search_path); values are parameters.
+_LOCK = "SELECT * FROM packets WHERE id = $1 FOR UPDATE"
+_LOCK_OWNED = "SELECT * FROM packets WHERE id = $1 AND partner_client_id = $2 FOR UPDATE"
+
+
 class SqlPackets:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -88,13 +94,16 @@ class SqlPackets:
         return (await self.session.execute(select(packets).where(packets.c.id == packet_id))).first()
 
     async def lock(self, packet_id: uuid.UUID, owner: str | None = None) -> Any:
-        query = select(packets).where(packets.c.id == packet_id).with_for_update()
-        if owner is not None:
-            query = query.where(packets.c.partner_client_id == owner)
-        return (await self.session.execute(query)).first()
+        # Every transition locks its packet: a prepared statement on the transaction's own connection (rawsql).
+        conn = await rawsql.driver_connection(self.session)
+        if owner is None:
+            record = await conn.fetchrow(_LOCK, packet_id)
+        else:
+            record = await conn.fetchrow(_LOCK_OWNED, packet_id, owner)
+        return None if record is None else rawsql.decode(packets, record)
 
     async def update(self, packet_id: uuid.UUID, values: Mapping[str, Any]) -> None:
-        await self.session.execute(update(packets).where(packets.c.id == packet_id).values(**values))
+        await rawsql.update_by_key(await rawsql.driver_connection(self.session), packets, packet_id, values)
 
     async def rewrite(self, packet_id: uuid.UUID, packet: PacketIn) -> None:
         columns = packet_columns(packet)
@@ -169,7 +178,7 @@ class SqlHistory:
         self.session = session
 
     async def add_transition(self, values: Mapping[str, Any]) -> None:
-        await self.session.execute(transitions.insert().values(**values))
+        await rawsql.insert(await rawsql.driver_connection(self.session), transitions, values)
 
     async def add_rejection(self, values: Mapping[str, Any]) -> None:
         await self.session.execute(rejections.insert().values(**values))
