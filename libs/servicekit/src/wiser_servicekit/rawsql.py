@@ -87,10 +87,12 @@ def _statement(kind: str, table: Table, names: tuple[str, ...]) -> str:
     key = (kind, _table_name(table), names)
     if key not in _STATEMENTS:
         cols = [table.c[n].name for n in names]
-        if kind == "insert":
+        if kind.startswith("insert"):
             params = ", ".join(f"${i}" for i in range(1, len(cols) + 1))
             quoted = ", ".join(f'"{c}"' for c in cols)
             _STATEMENTS[key] = f"INSERT INTO {key[1]} ({quoted}) VALUES ({params})"  # noqa: S608
+            if kind == "insert-or-skip":
+                _STATEMENTS[key] += " ON CONFLICT DO NOTHING"
         else:
             (pk,) = [c.name for c in table.primary_key.columns]
             sets = ", ".join(f'"{c}" = ${i}' for i, c in enumerate(cols, start=2))
@@ -98,10 +100,12 @@ def _statement(kind: str, table: Table, names: tuple[str, ...]) -> str:
     return _STATEMENTS[key]
 
 
-async def insert(conn: Any, table: Table, values: Mapping[str, Any]) -> None:
-    """Insert one row (plain values only, no SQL expressions) on `conn` (`driver_connection`)."""
+async def insert(conn: Any, table: Table, values: Mapping[str, Any], *, skip_conflict: bool = False) -> None:
+    """Insert one row (plain values only, no SQL expressions) on `conn` (`driver_connection`); with
+    `skip_conflict`, a row that would violate a unique constraint is skipped (ON CONFLICT DO NOTHING)."""
     names = tuple(values)
-    await conn.execute(_statement("insert", table, names), *(_bind(table.c[n], values[n]) for n in names))
+    kind = "insert-or-skip" if skip_conflict else "insert"
+    await conn.execute(_statement(kind, table, names), *(_bind(table.c[n], values[n]) for n in names))
 
 
 async def update_by_key(conn: Any, table: Table, key: Any, values: Mapping[str, Any]) -> None:

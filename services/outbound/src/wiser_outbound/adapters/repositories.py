@@ -7,10 +7,11 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from wiser_servicekit import rawsql
 from wiser_servicekit.db import SqlUnitOfWork
 
 from ..usecases import ports
@@ -29,14 +30,22 @@ from .tables import (
     webhook_deliveries,
 )
 
+# Outbound's own tables (its schema is the connection's search_path); values are parameters.
+_ACTIVE_FOR = (
+    "SELECT * FROM subscriptions WHERE client_id = $1 AND removed_at IS NULL AND registered_at IS NOT NULL"
+    " AND events && $2::varchar[]"
+)
+
 
 class SqlPackets:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
 
+    # owner, hold_client and heard run for every transition of every packet: prepared statements on asyncpg.
     async def owner(self, packet_id: uuid.UUID) -> tuple[str, str] | None:
-        row = (await self.s.execute(select(packets).where(packets.c.packet_id == packet_id))).first()
-        return (row.client_id, row.channel) if row else None
+        conn = await rawsql.driver_connection(self.s)
+        row = await conn.fetchrow("SELECT client_id, channel FROM packets WHERE packet_id = $1", packet_id)
+        return (row["client_id"], row["channel"]) if row else None
 
     async def remember(self, packet_id: uuid.UUID, client_id: str, channel: str) -> None:
         await self.s.execute(
@@ -45,10 +54,11 @@ class SqlPackets:
 
     async def hold_client(self, client_id: str, *, exclusive: bool = False) -> None:
         lock = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-        await self.s.execute(text(f"SELECT {lock}(hashtext('outbound.webhooks:' || :client))"), {"client": client_id})
+        conn = await rawsql.driver_connection(self.s)
+        await conn.execute(f"SELECT {lock}(hashtext('outbound.webhooks:' || $1::text))", client_id)
 
     async def heard(self, event: ports.Heard) -> None:
-        await self.s.execute(insert(heard).values(**asdict(event)).on_conflict_do_nothing())
+        await rawsql.insert(await rawsql.driver_connection(self.s), heard, asdict(event), skip_conflict=True)
 
     async def heard_since(self, client_id: str, since: datetime) -> list[ports.Heard]:
         rows = (
@@ -92,17 +102,9 @@ class SqlSubscriptions:
         )
 
     async def active_for(self, client_id: str, kinds: list[str]) -> list[Subscription]:
-        rows = (
-            await self.s.execute(
-                select(subscriptions).where(
-                    subscriptions.c.client_id == client_id,
-                    subscriptions.c.removed_at.is_(None),
-                    subscriptions.c.registered_at.is_not(None),
-                    subscriptions.c.events.overlap(kinds),
-                )
-            )
-        ).all()
-        return [_subscription(r) for r in rows]
+        conn = await rawsql.driver_connection(self.s)
+        rows = await conn.fetch(_ACTIVE_FOR, client_id, kinds)
+        return [_subscription(rawsql.decode(subscriptions, r)) for r in rows]
 
     async def get(self, id: uuid.UUID) -> Subscription | None:
         row = (await self.s.execute(select(subscriptions).where(subscriptions.c.id == id))).first()
