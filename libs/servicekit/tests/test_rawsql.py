@@ -12,11 +12,18 @@ from sqlalchemy.dialects.postgresql import JSONB
 from wiser_servicekit import crypto
 from wiser_servicekit.crypto import EncryptedJSON, EncryptedText, FieldCipher
 from wiser_servicekit.db import make_engine, make_sessionmaker
-from wiser_servicekit.rawsql import decode, driver_connection
+from wiser_servicekit.rawsql import (
+    decode,
+    driver_connection,
+    insert_many,
+    insert_returning_key,
+    update_by_key,
+    upsert,
+)
 from wiser_servicekit.testing import Infra
 
 
-async def test_rows_decode_by_the_tables_types_and_writes_roll_back_with_the_session(infra: Infra) -> None:
+async def test_rows_decode_and_bind_by_the_tables_types_and_writes_roll_back_with_the_session(infra: Infra) -> None:
     previous = crypto._cipher  # the process's cipher is global: put back whatever another test installed
     crypto.configure_cipher(FieldCipher(Fernet.generate_key().decode(), "index-key-" + "x" * 32))
     schema = f"raw{uuid.uuid4().hex[:6]}"
@@ -55,12 +62,29 @@ async def test_rows_decode_by_the_tables_types_and_writes_roll_back_with_the_ses
             42,
         )
 
+        async with sessions() as session:  # the writes, committed with the unit of work
+            conn = await driver_connection(session)
+            await upsert(conn, people, {"n": 1, "who": {"mbi": "2EG4TE5MK73"}, "plain": "y"})  # the row is there
+            await upsert(conn, people, {"n": 2, "who": {"mbi": "3EG4TE5MK73"}, "plain": "z"})  # it is not
+            await insert_many(conn, people, [{"n": n, "who": {"n": n}, "tags": {"n": n}} for n in (3, 4)])
+            assert await insert_returning_key(conn, people, {"n": 5, "who": {}}) == 5
+            await update_by_key(conn, people, 5, {"note": "later", "tags": [1]})
+            await session.commit()
+        async with sessions() as session:
+            conn = await driver_connection(session, transaction=False)
+            rows = {r["n"]: decode(people, r) for r in await conn.fetch("SELECT * FROM people")}
+            stored = (await session.execute(text("SELECT string_agg(who::text || note, '') FROM people"))).scalar()
+        assert "EG4TE5MK73" not in stored and "later" not in stored  # encrypted on the way in too
+        assert (rows[1].who, rows[1].note, rows[1].plain) == ({"mbi": "2EG4TE5MK73"}, "called", "y")
+        assert (rows[2].who, rows[3].tags, rows[4].who) == ({"mbi": "3EG4TE5MK73"}, {"n": 3}, {"n": 4})
+        assert (rows[5].note, rows[5].tags) == ("later", [1])
+
         async with sessions() as session:  # a raw write inside the unit of work that is not committed
             conn = await driver_connection(session)
             await conn.execute("DELETE FROM people WHERE n = $1", 1)
             await session.rollback()
         async with sessions() as session:
-            assert (await session.execute(text("SELECT count(*) FROM people"))).scalar_one() == 1
+            assert (await session.execute(text("SELECT count(*) FROM people"))).scalar_one() == 5
     finally:
         async with engine.begin() as conn:
             await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any
 
@@ -87,12 +87,19 @@ def _statement(kind: str, table: Table, names: tuple[str, ...]) -> str:
     key = (kind, _table_name(table), names)
     if key not in _STATEMENTS:
         cols = [table.c[n].name for n in names]
-        if kind.startswith("insert"):
+        if kind.startswith(("insert", "upsert")):
             params = ", ".join(f"${i}" for i in range(1, len(cols) + 1))
             quoted = ", ".join(f'"{c}"' for c in cols)
-            _STATEMENTS[key] = f"INSERT INTO {key[1]} ({quoted}) VALUES ({params})"  # noqa: S608
+            sql = f"INSERT INTO {key[1]} ({quoted}) VALUES ({params})"  # noqa: S608
+            (pk,) = [c.name for c in table.primary_key.columns]
             if kind == "insert-or-skip":
-                _STATEMENTS[key] += " ON CONFLICT DO NOTHING"
+                sql += " ON CONFLICT DO NOTHING"
+            elif kind == "upsert":
+                sets = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in cols if c != pk)
+                sql += f' ON CONFLICT ("{pk}") DO UPDATE SET {sets}'
+            elif kind == "insert-returning":
+                sql += f' RETURNING "{pk}"'
+            _STATEMENTS[key] = sql
         else:
             (pk,) = [c.name for c in table.primary_key.columns]
             sets = ", ".join(f'"{c}" = ${i}' for i, c in enumerate(cols, start=2))
@@ -106,6 +113,30 @@ async def insert(conn: Any, table: Table, values: Mapping[str, Any], *, skip_con
     names = tuple(values)
     kind = "insert-or-skip" if skip_conflict else "insert"
     await conn.execute(_statement(kind, table, names), *(_bind(table.c[n], values[n]) for n in names))
+
+
+async def insert_returning_key(conn: Any, table: Table, values: Mapping[str, Any]) -> Any:
+    """Insert one row and return its (single-column, e.g. generated) primary key."""
+    names = tuple(values)
+    return await conn.fetchval(
+        _statement("insert-returning", table, names), *(_bind(table.c[n], values[n]) for n in names)
+    )
+
+
+async def insert_many(conn: Any, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert rows that all set the same columns, in one round trip (executemany)."""
+    if not rows:
+        return
+    names = tuple(rows[0])
+    await conn.executemany(
+        _statement("insert", table, names), [tuple(_bind(table.c[n], r[n]) for n in names) for r in rows]
+    )
+
+
+async def upsert(conn: Any, table: Table, values: Mapping[str, Any]) -> None:
+    """Insert one row, or set these values on the row with its primary key (which `values` must hold)."""
+    names = tuple(values)
+    await conn.execute(_statement("upsert", table, names), *(_bind(table.c[n], values[n]) for n in names))
 
 
 async def update_by_key(conn: Any, table: Table, key: Any, values: Mapping[str, Any]) -> None:

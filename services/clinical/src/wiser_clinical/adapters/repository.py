@@ -10,12 +10,12 @@ from types import TracebackType
 from typing import Any, Self
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wiser_contracts.envelope import Message
+from wiser_servicekit import rawsql
 from wiser_servicekit.outbox import add_to_outbox, record_in_inbox
 
 from ..domain.assignment import Reach
@@ -92,6 +92,11 @@ def _assignment(row: Any) -> Assignment:
     return Assignment(row.packet_id, row.reviewer_id, Stage(row.stage), row.assigned_by, row.assigned_at)
 
 
+# Clinical's own tables (its schema is the connection's search_path); values are parameters.
+_CASE = "SELECT * FROM cases WHERE packet_id = $1"
+_CASE_LOCKED = _CASE + " FOR UPDATE"
+
+
 class SqlUnitOfWork:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -120,8 +125,13 @@ class SqlUnitOfWork:
     async def first_time(self, message_id: uuid.UUID, handler: str) -> bool:
         return await record_in_inbox(self.session, inbox, message_id, handler)
 
+    # lock_assignments, reviewers, loads and case run for every queued packet (assignment runs after each):
+    # prepared statements on asyncpg (rawsql).
+    async def _raw(self) -> Any:
+        return await rawsql.driver_connection(self.session)
+
     async def lock_assignments(self) -> None:
-        await self.session.execute(sql_text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": ASSIGNMENT_LOCK})
+        await (await self._raw()).execute("SELECT pg_advisory_xact_lock(hashtext($1::text))", ASSIGNMENT_LOCK)
 
     # ---------------------------------------------------------------------------------- reviewers
 
@@ -130,8 +140,8 @@ class SqlUnitOfWork:
         return _reviewer(row) if row else None
 
     async def reviewers(self) -> list[Reviewer]:
-        rows = (await self.session.execute(select(reviewers).order_by(reviewers.c.user_id))).all()
-        return [_reviewer(r) for r in rows]
+        rows = await (await self._raw()).fetch("SELECT * FROM reviewers ORDER BY user_id")
+        return [_reviewer(rawsql.decode(reviewers, r)) for r in rows]
 
     async def save_reviewer(self, reviewer: Reviewer) -> None:
         values = {
@@ -152,21 +162,16 @@ class SqlUnitOfWork:
         )
 
     async def loads(self) -> dict[str, int]:
-        rows = await self.session.execute(
-            select(assignments.c.reviewer_id, func.count())
-            .where(assignments.c.active.is_(True))
-            .group_by(assignments.c.reviewer_id)
+        rows = await (await self._raw()).fetch(
+            "SELECT reviewer_id, count(*) FROM assignments WHERE active GROUP BY reviewer_id"
         )
         return {r[0]: int(r[1]) for r in rows}
 
     # -------------------------------------------------------------------------------------- cases
 
     async def case(self, packet_id: uuid.UUID, *, lock: bool = False) -> Case | None:
-        query = select(cases).where(cases.c.packet_id == packet_id)
-        if lock:
-            query = query.with_for_update()
-        row = (await self.session.execute(query)).first()
-        return _case(row) if row else None
+        row = await (await self._raw()).fetchrow(_CASE_LOCKED if lock else _CASE, packet_id)
+        return _case(rawsql.decode(cases, row)) if row else None
 
     async def add_case(self, case: Case) -> bool:
         result = await self.session.execute(

@@ -7,10 +7,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from wiser_servicekit import rawsql
 from wiser_servicekit.crypto import cipher
 from wiser_servicekit.db import SqlUnitOfWork
 
@@ -34,16 +34,14 @@ class SqlPacketsSeen:
                 "date_of_birth": facts.beneficiary.date_of_birth.isoformat(),
             },
         }
-        await self.session.execute(
-            insert(packets_seen)
-            .values(packet_id=uuid.UUID(str(facts.packet_id)), **values)
-            .on_conflict_do_update(index_elements=[packets_seen.c.packet_id], set_=values)
-        )
+        # remember, hold_pair, exists and add run for every packet: prepared statements on asyncpg (rawsql).
+        conn = await rawsql.driver_connection(self.session)
+        await rawsql.upsert(conn, packets_seen, {"packet_id": uuid.UUID(str(facts.packet_id)), **values})
 
     async def hold_pair(self, practitioner_npi: str, mbi: str) -> None:
-        await self.session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
-            {"k": f"{practitioner_npi}|{cipher().blind_index(mbi)}"},
+        conn = await rawsql.driver_connection(self.session)
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtext($1::text))", f"{practitioner_npi}|{cipher().blind_index(mbi)}"
         )
 
     async def open_before(self, facts: PacketFacts, received_at: datetime) -> Sequence[Any]:
@@ -75,13 +73,14 @@ class SqlRuns:
         self.session = session
 
     async def exists(self, packet_id: uuid.UUID, run: int) -> bool:
-        count = await self.session.scalar(select(func.count()).where(runs.c.packet_id == packet_id, runs.c.run == run))
-        return bool(count)
+        conn = await rawsql.driver_connection(self.session)
+        sql = "SELECT EXISTS (SELECT 1 FROM runs WHERE packet_id = $1 AND run = $2)"
+        return bool(await conn.fetchval(sql, packet_id, run))
 
     async def add(self, values: Mapping[str, Any], found: Sequence[Mapping[str, Any]]) -> None:
-        run_id = await self.session.scalar(runs.insert().values(**values).returning(runs.c.id))
-        if found:
-            await self.session.execute(findings.insert(), [{"run_id": run_id, **f} for f in found])
+        conn = await rawsql.driver_connection(self.session)
+        run_id = await rawsql.insert_returning_key(conn, runs, values)
+        await rawsql.insert_many(conn, findings, [{"run_id": run_id, **f} for f in found])
 
 
 class ValidationUnitOfWork(SqlUnitOfWork):
