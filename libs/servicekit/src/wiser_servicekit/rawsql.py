@@ -74,6 +74,11 @@ def _bind(column: Any, value: Any) -> Any:
     return value
 
 
+def bind(table: Table, values: Mapping[str, Any]) -> tuple[list[str], list[Any]]:
+    """Quoted column names and bound values (in that order) for a statement written by hand."""
+    return [f'"{table.c[n].name}"' for n in values], [_bind(table.c[n], v) for n, v in values.items()]
+
+
 _STATEMENTS: dict[tuple[str, str, tuple[str, ...]], str] = {}
 
 
@@ -91,14 +96,15 @@ def _statement(kind: str, table: Table, names: tuple[str, ...]) -> str:
             params = ", ".join(f"${i}" for i in range(1, len(cols) + 1))
             quoted = ", ".join(f'"{c}"' for c in cols)
             sql = f"INSERT INTO {key[1]} ({quoted}) VALUES ({params})"  # noqa: S608
-            (pk,) = [c.name for c in table.primary_key.columns]
+            pk = ",".join(f'"{c.name}"' for c in table.primary_key.columns)
             if kind == "insert-or-skip":
                 sql += " ON CONFLICT DO NOTHING"
             elif kind == "upsert":
-                sets = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in cols if c != pk)
-                sql += f' ON CONFLICT ("{pk}") DO UPDATE SET {sets}'
+                keys = {c.name for c in table.primary_key.columns}
+                sets = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in cols if c not in keys)
+                sql += f" ON CONFLICT ({pk}) DO UPDATE SET {sets}"
             elif kind == "insert-returning":
-                sql += f' RETURNING "{pk}"'
+                sql += f" RETURNING {pk}"
             _STATEMENTS[key] = sql
         else:
             (pk,) = [c.name for c in table.primary_key.columns]

@@ -7,8 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, delete, func, literal, literal_column, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -21,7 +20,6 @@ from .tables import (
     corrections,
     diagnoses,
     documents,
-    idempotency_keys,
     inbox,
     outbox,
     packets,
@@ -56,14 +54,10 @@ def packet_columns(p: PacketIn) -> dict[str, Any]:
     }
 
 
-_TRACKING_SEQ = literal_column(
-    "(SELECT lpad(s::text, greatest(8, length(s::text)), '0') FROM nextval('tracking_number_seq') AS s)", String
+_TRACKING_SQL = (
+    "${year}::text"
+    " || (SELECT lpad(s::text, greatest(8, length(s::text)), '0') FROM nextval('tracking_number_seq') AS s)"
 )
-
-
-def _next_tracking_number(received_at: datetime) -> Any:
-    """`WSR-<year>-<sequence, at least 8 digits>`, drawn from the sequence inside the INSERT itself."""
-    return literal(f"WSR-{received_at:%Y}-", String) + _TRACKING_SEQ
 
 
 # Names are intake's own tables (its schema is the connection's search_path); values are parameters.
@@ -76,16 +70,17 @@ class SqlPackets:
         self.session = session
 
     async def add(self, packet_id: uuid.UUID, packet: PacketIn, values: Mapping[str, Any]) -> str:
-        tracking = await self.session.scalar(
-            packets.insert()
-            .values(
-                id=packet_id,
-                tracking_number=_next_tracking_number(values["received_at"]),
-                **packet_columns(packet),
-                **values,
-            )
-            .returning(packets.c.tracking_number)
+        # The submit's statements run as prepared statements on asyncpg (rawsql); the tracking number is drawn
+        # from the sequence inside the INSERT itself: `WSR-<year>-<sequence, at least 8 digits>`.
+        names, args = rawsql.bind(packets, {"id": packet_id, **packet_columns(packet), **values})
+        year = len(args) + 1
+        sql = (
+            f"INSERT INTO packets ({', '.join(names)}, tracking_number) "  # noqa: S608 - the table's own names
+            f"VALUES ({', '.join(f'${i}' for i in range(1, year))}, {_TRACKING_SQL.format(year=year)}) "
+            "RETURNING tracking_number"
         )
+        conn = await rawsql.driver_connection(self.session)
+        tracking = await conn.fetchval(sql, *args, f"WSR-{values['received_at']:%Y}-")
         assert tracking is not None
         await self._write_lines(packet_id, packet, replace=False)
         return str(tracking)
@@ -116,8 +111,10 @@ class SqlPackets:
         if replace:  # a correction rewrites the lines; a new packet has none yet
             await self.session.execute(delete(service_lines).where(service_lines.c.packet_id == packet_id))
             await self.session.execute(delete(diagnoses).where(diagnoses.c.packet_id == packet_id))
-        await self.session.execute(
-            service_lines.insert(),
+        conn = await rawsql.driver_connection(self.session)
+        await rawsql.insert_many(
+            conn,
+            service_lines,
             [
                 {
                     "packet_id": packet_id,
@@ -130,11 +127,8 @@ class SqlPackets:
                 for i, s in enumerate(p.services)
             ],
         )
-        if p.diagnosis_codes:
-            await self.session.execute(
-                diagnoses.insert(),
-                [{"packet_id": packet_id, "position": i + 1, "code": c} for i, c in enumerate(p.diagnosis_codes)],
-            )
+        dx = [{"packet_id": packet_id, "position": i + 1, "code": c} for i, c in enumerate(p.diagnosis_codes)]
+        await rawsql.insert_many(conn, diagnoses, dx)
 
     async def lines(self, packet_id: uuid.UUID) -> Sequence[Any]:
         query = select(service_lines).where(service_lines.c.packet_id == packet_id).order_by(service_lines.c.line_no)
@@ -208,9 +202,7 @@ class SqlDocuments:
         return int(await self.session.scalar(select(func.count()).where(documents.c.packet_id == packet_id)) or 0)
 
     async def add(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        if rows:
-            await self.session.execute(documents.insert(), [dict(r) for r in rows])
-            await self.session.flush()
+        await rawsql.insert_many(await rawsql.driver_connection(self.session), documents, rows)
 
     async def known_keys(self, keys: Sequence[str]) -> set[str]:
         if not keys:
@@ -224,25 +216,25 @@ class SqlIdempotencyKeys:
         self.session = session
 
     async def find(self, client_id: str, key: str) -> tuple[str, uuid.UUID] | None:
-        row = (
-            await self.session.execute(
-                select(idempotency_keys.c.request_hash, idempotency_keys.c.packet_id).where(
-                    idempotency_keys.c.client_id == client_id, idempotency_keys.c.key == key
-                )
-            )
-        ).first()
-        return None if row is None else (row.request_hash, row.packet_id)
+        conn = await rawsql.driver_connection(self.session)
+        row = await conn.fetchrow(
+            "SELECT request_hash, packet_id FROM idempotency_keys WHERE client_id = $1 AND key = $2", client_id, key
+        )
+        return None if row is None else (row["request_hash"], uuid.UUID(str(row["packet_id"])))
 
     async def add(self, client_id: str, key: str, request_hash: str, packet_id: uuid.UUID) -> bool:
         # A concurrent request with the same key waits here for the first one's transaction; if that
         # commits, this one writes nothing and its use case answers as the first one did.
-        result = await self.session.execute(
-            insert(idempotency_keys)
-            .values(client_id=client_id, key=key, request_hash=request_hash, packet_id=packet_id)
-            .on_conflict_do_nothing()
-            .returning(idempotency_keys.c.key)
+        conn = await rawsql.driver_connection(self.session)
+        added = await conn.fetchval(
+            "INSERT INTO idempotency_keys (client_id, key, request_hash, packet_id) VALUES ($1, $2, $3, $4) "
+            "ON CONFLICT DO NOTHING RETURNING key",
+            client_id,
+            key,
+            request_hash,
+            packet_id,
         )
-        return result.first() is not None
+        return added is not None
 
 
 class SqlWebhooks:
