@@ -197,6 +197,8 @@ async def test_nurse_md_and_supervisor_work_cases_in_the_browser(browser, full_s
     # The supervisor's queue follows the assignment (T7) live, without a reload.
     await row.locator("[data-role=reviewer]", has_text="Nurse One").wait_for(timeout=15000)
     assert await sup.evaluate("window.__stillTheSamePage === true")
+    options = await row.locator("select option").all_inner_texts()
+    assert options[0] == "Choose a reviewer" and not any(o.startswith("Nurse One") for o in options)  # the holder
     await row.locator("select").select_option("nurse-two")
     # Another packet's transition refreshes the live queue between choosing and clicking: the choice survives it
     # (it used to reset to the first reviewer, and the click reassigned the case to whoever that was).
