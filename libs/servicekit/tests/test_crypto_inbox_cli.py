@@ -7,15 +7,14 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import MetaData, text
+from sqlalchemy import MetaData
 
 from wiser_contracts import topology
 from wiser_servicekit.cli import Command, ServiceCli
 from wiser_servicekit.crypto import FieldCipher
-from wiser_servicekit.db import make_engine, make_sessionmaker
 from wiser_servicekit.outbox import outbox_tables, record_in_inbox
 from wiser_servicekit.settings import ServiceSettings
-from wiser_servicekit.testing import Infra
+from wiser_servicekit.testing import Infra, scratch_schema
 
 
 def test_encrypted_values_round_trip_and_reveal_nothing() -> None:
@@ -55,12 +54,7 @@ async def test_the_inbox_remembers_each_message_once_per_handler(infra: Infra) -
     schema = f"inbox{uuid.uuid4().hex[:6]}"
     metadata = MetaData(schema=schema)
     _, inbox = outbox_tables(metadata)
-    engine = make_engine(infra.sqlalchemy_url(), schema, 2)
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-            await conn.run_sync(metadata.create_all)
-        sessions = make_sessionmaker(engine)
+    async with scratch_schema(infra, metadata) as sessions:
         message_id = uuid.uuid4()
         async with sessions() as session, session.begin():
             assert await record_in_inbox(session, inbox, message_id, "svc.on_a")
@@ -72,8 +66,6 @@ async def test_the_inbox_remembers_each_message_once_per_handler(infra: Infra) -
                 await session.rollback()
             async with session.begin():
                 assert await record_in_inbox(session, inbox, other, "svc.on_a")
-    finally:
-        await engine.dispose()
 
 
 def test_every_service_gets_migrate_serve_and_dlq_and_keeps_its_own_commands() -> None:

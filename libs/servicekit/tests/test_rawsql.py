@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import Column, Integer, MetaData, String, Table, text
 from sqlalchemy.dialects.postgresql import JSONB
 
 from wiser_servicekit import crypto
 from wiser_servicekit.crypto import EncryptedJSON, EncryptedText, FieldCipher
-from wiser_servicekit.db import make_engine, make_sessionmaker
 from wiser_servicekit.rawsql import (
     decode,
     driver_connection,
@@ -20,12 +20,14 @@ from wiser_servicekit.rawsql import (
     update_by_key,
     upsert,
 )
-from wiser_servicekit.testing import Infra
+from wiser_servicekit.testing import Infra, scratch_schema
 
 
-async def test_rows_decode_and_bind_by_the_tables_types_and_writes_roll_back_with_the_session(infra: Infra) -> None:
-    previous = crypto._cipher  # the process's cipher is global: put back whatever another test installed
-    crypto.configure_cipher(FieldCipher(Fernet.generate_key().decode(), "index-key-" + "x" * 32))
+async def test_rows_decode_and_bind_by_the_tables_types_and_writes_roll_back_with_the_session(
+    infra: Infra, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The process's cipher is global: monkeypatch puts back whatever another test installed.
+    monkeypatch.setattr(crypto, "_cipher", FieldCipher(Fernet.generate_key().decode(), "index-key-" + "x" * 32))
     schema = f"raw{uuid.uuid4().hex[:6]}"
     metadata = MetaData(schema=schema)
     people = Table(
@@ -37,12 +39,7 @@ async def test_rows_decode_and_bind_by_the_tables_types_and_writes_roll_back_wit
         Column("tags", JSONB),
         Column("plain", String(10)),
     )
-    engine = make_engine(infra.sqlalchemy_url(), schema, 2)
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-            await conn.run_sync(metadata.create_all)
-        sessions = make_sessionmaker(engine)
+    async with scratch_schema(infra, metadata) as sessions:
         async with sessions() as session:  # written the ordinary way: encrypted at rest
             row = {"n": 1, "who": {"mbi": "1EG4TE5MK73"}, "note": "called", "tags": ["a"], "plain": "x"}
             await session.execute(people.insert().values(**row))
@@ -85,8 +82,3 @@ async def test_rows_decode_and_bind_by_the_tables_types_and_writes_roll_back_wit
             await session.rollback()
         async with sessions() as session:
             assert (await session.execute(text("SELECT count(*) FROM people"))).scalar_one() == 5
-    finally:
-        async with engine.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        await engine.dispose()
-        crypto._cipher = previous

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Column, Integer, MetaData, Table, select, text
+from sqlalchemy import Column, Integer, MetaData, Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wiser_contracts import messages as m
-from wiser_servicekit.db import SqlUnitOfWork, make_engine, make_sessionmaker
+from wiser_servicekit.db import SqlUnitOfWork
 from wiser_servicekit.outbox import outbox_tables
-from wiser_servicekit.testing import Infra
+from wiser_servicekit.testing import Infra, scratch_schema
 
 
 async def test_effects_outbox_and_inbox_commit_together_or_not_at_all(infra: Infra) -> None:
@@ -32,12 +32,7 @@ async def test_effects_outbox_and_inbox_commit_together_or_not_at_all(infra: Inf
         def repositories(self, session: AsyncSession) -> None:
             self.counters = Counters(session)
 
-    engine = make_engine(infra.sqlalchemy_url(), schema, 2)
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-            await conn.run_sync(metadata.create_all)
-        sessions = make_sessionmaker(engine)
+    async with scratch_schema(infra, metadata) as sessions:
 
         def uow() -> CounterUow:
             return CounterUow(sessions, outbox, inbox)
@@ -65,5 +60,3 @@ async def test_effects_outbox_and_inbox_commit_together_or_not_at_all(infra: Inf
             rows = (await session.execute(select(outbox.c.message_id, outbox.c.type, outbox.c.packet_id))).all()
             assert [(r.message_id, r.type, r.packet_id) for r in rows] == [(said.message_id, said.type, pid)]
             assert len((await session.execute(select(inbox))).all()) == 1
-    finally:
-        await engine.dispose()

@@ -52,7 +52,7 @@ from wiser_contracts import Message, topology
 
 from . import metrics, telemetry
 from .bus import Publisher, Unroutable
-from .rawsql import decode, driver_connection
+from .rawsql import decode, driver_connection, table_name
 
 log = logging.getLogger("wiser.outbox")
 
@@ -90,17 +90,13 @@ def outbox_tables(metadata: MetaData) -> tuple[Table, Table]:
     return outbox, inbox
 
 
-def _name(table: Table) -> str:
-    return f'"{table.schema}"."{table.name}"' if table.schema else f'"{table.name}"'
-
-
 _SQL: dict[tuple[str, str], str] = {}
 
 
 def _sql(kind: str, table: Table) -> str:
     """The statement for `kind` on `table`, built once: every message of every service runs one of these. The
     only names in it are the service's own table's, never input."""
-    key = (kind, _name(table))
+    key = (kind, table_name(table))
     if key not in _SQL:
         if kind == "pending":  # every column but published_at and last_error, oldest first
             _SQL[key] = (

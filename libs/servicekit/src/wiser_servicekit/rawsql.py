@@ -84,14 +84,15 @@ def bind(table: Table, values: Mapping[str, Any]) -> tuple[list[str], list[Any]]
 _STATEMENTS: dict[tuple[str, str, tuple[str, ...]], str] = {}
 
 
-def _table_name(table: Table) -> str:
+def table_name(table: Table) -> str:
+    """`table`'s quoted name, schema-qualified when it has one."""
     return f'"{table.schema}"."{table.name}"' if table.schema else f'"{table.name}"'
 
 
 def _statement(kind: str, table: Table, names: tuple[str, ...]) -> str:
     """INSERT or UPDATE-by-key text for these columns of `table`, built once per shape. Column names come from
     the table's own definition (an unknown name is a KeyError), never from input."""
-    key = (kind, _table_name(table), names)
+    key = (kind, table_name(table), names)
     if key not in _STATEMENTS:
         cols = [table.c[n].name for n in names]
         if kind.startswith(("insert", "upsert")):

@@ -21,8 +21,9 @@ import shutil
 import socket
 import subprocess
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field, replace
+from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
@@ -382,3 +383,24 @@ def service_process(module: str, command: str, env: dict[str, str], timeout: flo
                 proc.kill()
                 proc.wait()
         log.close()
+
+
+@contextlib.asynccontextmanager
+async def scratch_schema(infra: Infra, metadata: Any) -> AsyncIterator[Any]:
+    """A sessionmaker over `metadata`'s tables, created in its own new schema (`metadata.schema`) and dropped
+    afterwards: servicekit's database tests need tables of their own, not a service's."""
+    from sqlalchemy import text
+
+    from .db import make_engine, make_sessionmaker
+
+    schema = str(metadata.schema)
+    engine = make_engine(infra.sqlalchemy_url(), schema, 2)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            await conn.run_sync(metadata.create_all)
+        yield make_sessionmaker(engine)
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        await engine.dispose()
